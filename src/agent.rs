@@ -1,0 +1,435 @@
+//! The in-sandbox side of a cell: `dindcheck __agent SPEC.json`.
+//!
+//! Runs inside `runsc do` (or fresh host namespaces for `native`). It mounts
+//! the cgroup layout and a tmpfs for dockerd's state, starts dockerd with its
+//! output on the agent's stdout (the host keeps that as `dockerd.log`), and
+//! watches both dockerd's exit and its API, so a daemon that dies is reported
+//! the moment it dies. It speaks to the host only through
+//! `dindcheck-agent {json}` lines on stderr, and exits right after its result:
+//! the sandbox (or pid namespace) going away kills whatever is left, and the
+//! tmpfs state goes with it.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::api::{DaemonInfo, EngineClient};
+use crate::engine::image::single_binary_image;
+use crate::outcome::{CgroupReport, Outcome};
+use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
+use crate::process::mounts;
+use crate::scenario::{CgroupLayout, Depth};
+
+/// The prefix of every protocol line the agent writes to stderr.
+pub const EVENT_PREFIX: &str = "dindcheck-agent ";
+
+/// The text the probe container must print.
+pub const PROBE_TOKEN: &str = "dindcheck-probe-ok";
+
+/// The image tag of the probe image.
+pub const PROBE_IMAGE: &str = "dindcheck/probe:latest";
+
+/// Controllers `auto` tries on top of those in `/proc/cgroups`: gVisor lists
+/// a controller there only once a hierarchy for it is mounted, so the list
+/// alone would mount nothing inside runsc.
+const KNOWN_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "hugetlb",
+    "rdma",
+    "misc",
+    "job",
+];
+
+/// What the host asks the agent to do; written as JSON into the cell's dir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    /// The cell, for messages.
+    pub cell_id: String,
+    /// Where the agent mounts a tmpfs for dockerd's state.
+    pub work_dir: PathBuf,
+    /// dockerd's unix socket (inside `work_dir`).
+    pub socket: PathBuf,
+    /// The cgroup layout, in its scalar form (`auto`, `none`, `v2`, `a,b`).
+    pub cgroups: String,
+    /// Start dockerd in a user namespace.
+    pub userns: bool,
+    /// The complete dockerd command line, harness paths included.
+    pub dockerd_argv: Vec<String>,
+    /// Extra environment for dockerd.
+    pub env: Vec<(String, String)>,
+    /// How far to probe.
+    pub depth: Depth,
+    /// From dockerd's start to the verdict, in milliseconds.
+    pub timeout_ms: u64,
+    /// The static binary for the probe image.
+    pub busybox: PathBuf,
+}
+
+/// One protocol line from the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum AgentEvent {
+    /// The agent is running inside the sandbox.
+    Started,
+    /// dockerd was spawned.
+    DockerdSpawned {
+        /// Its PID inside the sandbox.
+        pid: i32,
+    },
+    /// The API answered `/_ping`.
+    ApiReady {
+        /// Milliseconds from spawn to answer.
+        ms: u64,
+    },
+    /// The verdict; the last line.
+    Result(Box<AgentResult>),
+}
+
+/// The agent's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentResult {
+    /// How far dockerd got.
+    pub outcome: Outcome,
+    /// A sentence for `error`, `timeout` and `container-failed` outcomes.
+    pub detail: Option<String>,
+    /// How dockerd exited, if it did.
+    pub dockerd_exit: Option<String>,
+    /// What `GET /info` said.
+    pub dockerd: Option<DaemonInfo>,
+    /// What was mounted at /sys/fs/cgroup.
+    pub cgroups: CgroupReport,
+    /// Spawn to first `/_ping` answer.
+    pub dockerd_start_to_api_ms: Option<u64>,
+    /// Spawn to exit, for a daemon that died.
+    pub dockerd_start_to_exit_ms: Option<u64>,
+    /// The container probe's duration.
+    pub container_ms: Option<u64>,
+}
+
+/// Why the agent could not even start its work.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The spec file could not be read.
+    #[error("failed to read agent spec {path}")]
+    ReadSpec {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The spec file is not valid JSON for [`AgentSpec`].
+    #[error("failed to parse agent spec {path}")]
+    ParseSpec {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Writes one protocol line to stderr.
+pub fn emit(event: &AgentEvent) {
+    if let Ok(json) = serde_json::to_string(event) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{EVENT_PREFIX}{json}");
+        let _ = err.flush();
+    }
+}
+
+/// Parses a protocol line, if it is one.
+pub fn parse_event(line: &str) -> Option<AgentEvent> {
+    serde_json::from_str(line.strip_prefix(EVENT_PREFIX)?).ok()
+}
+
+/// The agent's entry point: reads the spec, runs the cell, emits the result.
+///
+/// # Errors
+/// [`AgentError`] when the spec cannot be read; every later failure is
+/// reported as an `error` result instead.
+pub fn run_agent(spec_path: &Path) -> Result<(), AgentError> {
+    emit(&AgentEvent::Started);
+    let text = std::fs::read_to_string(spec_path).map_err(|source| AgentError::ReadSpec {
+        path: spec_path.to_owned(),
+        source,
+    })?;
+    let spec: AgentSpec = serde_json::from_str(&text).map_err(|source| AgentError::ParseSpec {
+        path: spec_path.to_owned(),
+        source,
+    })?;
+    let result = run_cell(&spec);
+    emit(&AgentEvent::Result(Box::new(result)));
+    Ok(())
+}
+
+fn run_cell(spec: &AgentSpec) -> AgentResult {
+    let mut result = AgentResult {
+        outcome: Outcome::Error,
+        detail: None,
+        dockerd_exit: None,
+        dockerd: None,
+        cgroups: CgroupReport::default(),
+        dockerd_start_to_api_ms: None,
+        dockerd_start_to_exit_ms: None,
+        container_ms: None,
+    };
+    let layout = match CgroupLayout::parse(&spec.cgroups) {
+        Ok(layout) => layout,
+        Err(message) => {
+            result.detail = Some(format!("bad cgroup layout: {message}"));
+            return result;
+        }
+    };
+    if let Err(message) = prepare_work_dir(&spec.work_dir) {
+        result.detail = Some(message);
+        return result;
+    }
+    match mount_cgroups(&layout) {
+        Ok(report) => result.cgroups = report,
+        Err(message) => {
+            result.detail = Some(message);
+            return result;
+        }
+    }
+    let mut argv: Vec<OsString> = Vec::new();
+    if spec.userns {
+        // `unshare -r` maps root to root for one id only, which is what makes
+        // moby's userns.RunningInUserNS() true (a full 0-4294967295 map would
+        // not count as a user namespace).
+        argv.extend(["unshare", "--user", "--map-root-user", "--mount", "--"].map(OsString::from));
+    }
+    argv.extend(spec.dockerd_argv.iter().map(OsString::from));
+    let mut env: Vec<(OsString, OsString)> =
+        spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    if !spec.env.iter().any(|(k, _)| k == "PATH") {
+        env.push((
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ));
+    }
+    let spawn = SpawnSpec {
+        argv,
+        env,
+        stdout: Output::Stdout,
+        stderr: Output::Stdout,
+        isolate: false,
+    };
+    let started = Instant::now();
+    let mut dockerd = match Supervised::spawn(&spawn) {
+        Ok(child) => child,
+        Err(err) => {
+            result.detail = Some(error_chain(&err));
+            return result;
+        }
+    };
+    emit(&AgentEvent::DockerdSpawned { pid: dockerd.pid() });
+    let deadline = started + Duration::from_millis(spec.timeout_ms);
+    let client = EngineClient::new(spec.socket.clone(), Duration::from_secs(5));
+    let mut backoff = Duration::from_millis(2);
+    loop {
+        if let Some(status) = dockerd.try_wait() {
+            result.outcome = Outcome::DaemonFailed;
+            result.dockerd_exit = Some(describe_status(status));
+            result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
+            return result;
+        }
+        if client.ping().is_ok() {
+            let ms = millis(started.elapsed());
+            result.dockerd_start_to_api_ms = Some(ms);
+            emit(&AgentEvent::ApiReady { ms });
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            result.outcome = Outcome::Timeout;
+            result.detail = Some(format!(
+                "dockerd neither answered /_ping nor exited within {} ms",
+                spec.timeout_ms
+            ));
+            dockerd.terminate(Duration::ZERO);
+            return result;
+        }
+        std::thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(Duration::from_millis(25));
+    }
+    result.outcome = Outcome::Ready;
+    result.dockerd = client.info().ok();
+    if spec.depth == Depth::Container {
+        let probe_started = Instant::now();
+        let (outcome, detail) = probe_container(&client, &spec.busybox, deadline);
+        result.container_ms = Some(millis(probe_started.elapsed()));
+        result.outcome = outcome;
+        result.detail = detail;
+        if let Some(status) = dockerd.try_wait() {
+            result.dockerd_exit = Some(describe_status(status));
+        }
+    }
+    // The state is on a tmpfs that dies with the sandbox: no grace needed.
+    dockerd.terminate(Duration::ZERO);
+    result
+}
+
+/// Loads the one-file image and runs it; returns the outcome and a detail.
+fn probe_container(
+    client: &EngineClient,
+    busybox: &Path,
+    deadline: Instant,
+) -> (Outcome, Option<String>) {
+    let tar = match single_binary_image(busybox, "/bin/busybox", PROBE_IMAGE) {
+        Ok(tar) => tar,
+        Err(err) => return (Outcome::Error, Some(error_chain(&err))),
+    };
+    if let Err(err) = client.load_image(&tar) {
+        return (Outcome::ContainerFailed, Some(error_chain(&err)));
+    }
+    let cmd = vec![
+        "/bin/busybox".to_owned(),
+        "echo".to_owned(),
+        PROBE_TOKEN.to_owned(),
+    ];
+    match client.run_container(PROBE_IMAGE, &cmd, PROBE_TOKEN, deadline) {
+        Ok(run) if run.exit_code == 0 && run.output_matched => (Outcome::ContainerOk, None),
+        Ok(run) => (
+            Outcome::ContainerFailed,
+            Some(format!(
+                "probe container exited with {} and printed {:?}",
+                run.exit_code,
+                run.output.trim()
+            )),
+        ),
+        Err(err) => (Outcome::ContainerFailed, Some(error_chain(&err))),
+    }
+}
+
+fn prepare_work_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
+    // Keep the host's mount table out of reach even if the caller forgot.
+    let _ = mounts::make_root_private();
+    mounts::mount_tmpfs(dir, "mode=0711")
+        .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+    for sub in ["data", "exec"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
+    }
+    Ok(())
+}
+
+/// Mounts `layout` at /sys/fs/cgroup and reports what worked.
+fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut report = CgroupReport {
+        layout: layout.to_string(),
+        ..CgroupReport::default()
+    };
+    // gVisor's sysfs answers mkdir with EPERM and statx with EINVAL for an
+    // existing /sys/fs/cgroup, so create_dir_all would fail; try to create
+    // it and let the mount say whether it is usable.
+    let _ = std::fs::create_dir(root);
+    if *layout == CgroupLayout::V2 {
+        match mounts::mount_cgroup2(root) {
+            Ok(()) => report.mounted.push("cgroup2".to_owned()),
+            Err(e) => report.failed.push(("cgroup2".to_owned(), e.to_string())),
+        }
+        return Ok(report);
+    }
+    mounts::mount_tmpfs(root, "mode=0755")
+        .map_err(|e| format!("failed to mount tmpfs on {}: {e}", root.display()))?;
+    let controllers: Vec<String> = match layout {
+        CgroupLayout::Auto => {
+            let mut all: Vec<String> = KNOWN_CONTROLLERS.iter().map(|c| c.to_string()).collect();
+            for listed in listed_controllers() {
+                if !all.contains(&listed) {
+                    all.push(listed);
+                }
+            }
+            all
+        }
+        CgroupLayout::Controllers(list) => list.clone(),
+        CgroupLayout::None | CgroupLayout::V2 => Vec::new(),
+    };
+    for controller in controllers {
+        let (dir_name, options) = match controller.strip_prefix("name=") {
+            Some(name) => (name.to_owned(), format!("none,name={name}")),
+            None => (controller.clone(), controller.clone()),
+        };
+        let target = root.join(&dir_name);
+        if let Err(e) = std::fs::create_dir_all(&target) {
+            report.failed.push((controller, e.to_string()));
+            continue;
+        }
+        match mounts::mount_cgroup_v1(&options, &target) {
+            Ok(()) => report.mounted.push(controller),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&target);
+                report.failed.push((controller, e.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Enabled controllers from /proc/cgroups.
+fn listed_controllers() -> Vec<String> {
+    std::fs::read_to_string("/proc/cgroups")
+        .map(|text| parse_proc_cgroups(&text))
+        .unwrap_or_default()
+}
+
+fn parse_proc_cgroups(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            (fields.len() >= 4 && fields[3] == "1").then(|| fields[0].to_owned())
+        })
+        .collect()
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+/// An error and its causes on one line, `a: b: c`.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_cgroups_parsing_keeps_enabled_controllers() {
+        let text = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ndevices\t0\t1\t0\npids\t5\t1\t1\n";
+        assert_eq!(parse_proc_cgroups(text), vec!["cpu", "pids"]);
+    }
+
+    #[test]
+    fn events_round_trip_through_the_protocol_line() {
+        let event = AgentEvent::ApiReady { ms: 42 };
+        let line = format!("{EVENT_PREFIX}{}", serde_json::to_string(&event).unwrap());
+        assert_eq!(parse_event(&line), Some(event));
+        assert_eq!(parse_event("time=\"x\" level=info msg=\"y\""), None);
+    }
+}

@@ -1,0 +1,492 @@
+//! Wires the stages: load → resolve → expand → run → report.
+//!
+//! This module decides what each subcommand does and in which order; it
+//! owns no I/O details (those live in the stage modules) beyond choosing
+//! where output goes.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::binaries::{self, Binary, install_hint, version_label};
+use crate::classify::SignatureSet;
+use crate::cli::{Cli, ColorChoice, Command, Format, ListArgs, MatrixArgs, RunArgs, parse_filters};
+use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
+use crate::matrix::{self, Cell};
+use crate::outcome::{CellResult, HostInfo, RunReport, SCHEMA, ScenarioInfo};
+use crate::process::signals::{self, Shutdown, shutdown_level};
+use crate::process::sweep;
+use crate::report::{self, json, styles::Styles, table};
+use crate::runner::{self, RunContext};
+use crate::scenario::{
+    Axis, AxisValue, RUNSC_AXIS, SandboxKind, Scenario, ValueSpec, check_selector, load_scenario,
+    split_label,
+};
+
+/// The scenario `run` and `list` use when none is given.
+pub const DEFAULT_SCENARIO: &str = "scenarios/devices-cgroup.yaml";
+
+/// Runs the parsed command line and returns the exit code.
+///
+/// # Errors
+/// [`HarnessError`] for usage, scenario and environment faults.
+pub fn run(cli: Cli) -> Result<u8, HarnessError> {
+    let styles_for = |tty: bool| {
+        let mut styles = Styles::default();
+        let on = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        if on {
+            styles.colorize();
+        }
+        styles
+    };
+    let stdout_styles = styles_for(std::io::stdout().is_terminal());
+    let stderr_styles = styles_for(std::io::stderr().is_terminal());
+    match cli.command {
+        Command::Agent { spec } => {
+            crate::agent::run_agent(&spec)?;
+            Ok(EXIT_OK)
+        }
+        Command::Validate(args) => validate(&args.scenarios),
+        Command::List(args) => list(&args, &stdout_styles),
+        Command::Run(args) => run_matrix(&args, &stdout_styles, &stderr_styles),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> Result<u8, HarnessError> {
+    let signatures = SignatureSet::builtin();
+    let mut bad = 0;
+    for path in paths {
+        match load_scenario(path, &signatures.ids()) {
+            Ok(scenario) => {
+                let cells = matrix::expand(&scenario, &scenario.axes, &[]).len();
+                let runtime = match scenario.sandbox {
+                    SandboxKind::Runsc => format!(" × {} runsc", scenario.runsc_binaries.len()),
+                    SandboxKind::Native => String::new(),
+                };
+                println!("ok {} ({cells} cells{runtime})", path.display());
+            }
+            Err(err) => {
+                bad += 1;
+                eprintln!("error: {err}");
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(HarnessError::Usage {
+            message: format!("{bad} of {} scenarios are invalid", paths.len()),
+        });
+    }
+    Ok(EXIT_OK)
+}
+
+/// A scenario with its runtime axis and binary labels resolved.
+struct Prepared {
+    scenario: Scenario,
+    axes: Vec<Axis>,
+    cells: Vec<Cell>,
+    runsc_versions: HashMap<String, String>,
+}
+
+fn prepare(
+    matrix_args: &MatrixArgs,
+    signatures: &SignatureSet,
+    strict: bool,
+) -> Result<Vec<Prepared>, HarnessError> {
+    let paths = if matrix_args.scenarios.is_empty() {
+        vec![PathBuf::from(DEFAULT_SCENARIO)]
+    } else {
+        matrix_args.scenarios.clone()
+    };
+    let filter =
+        parse_filters(&matrix_args.filter).map_err(|message| HarnessError::Usage { message })?;
+    let mut prepared = Vec::new();
+    for path in paths {
+        let mut scenario = load_scenario(&path, &signatures.ids())?;
+        let (axes, runsc_versions) = resolve_axes(&mut scenario, &matrix_args.runsc, strict)?;
+        if !filter.is_empty() {
+            check_selector(&axes, SandboxKind::Native, &filter).map_err(|message| {
+                HarnessError::Usage {
+                    message: format!("--filter: {message}"),
+                }
+            })?;
+        }
+        let filters: Vec<_> = (!filter.is_empty())
+            .then(|| filter.clone())
+            .into_iter()
+            .collect();
+        let cells = matrix::expand(&scenario, &axes, &filters);
+        prepared.push(Prepared {
+            scenario,
+            axes,
+            cells,
+            runsc_versions,
+        });
+    }
+    Ok(prepared)
+}
+
+/// Resolves binary paths and version labels, and appends the runtime axis.
+/// With `strict`, a missing binary is an environment error; without it
+/// (for `list`), the path stands in for the label.
+fn resolve_axes(
+    scenario: &mut Scenario,
+    runsc_override: &[String],
+    strict: bool,
+) -> Result<(Vec<Axis>, HashMap<String, String>), HarnessError> {
+    let locate = |name: &str| -> Result<Option<Binary>, HarnessError> {
+        match binaries::locate(name) {
+            Ok(binary) => Ok(Some(binary)),
+            Err(err) if strict => Err(HarnessError::Environment {
+                message: err.to_string(),
+                hint: install_hint(name),
+            }),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(dockerd) = locate(&scenario.dockerd)? {
+        scenario.dockerd = dockerd.path.display().to_string();
+    }
+    let mut axes = scenario.axes.clone();
+    for axis in &mut axes {
+        for value in &mut axis.values {
+            let Some(path) = value.spec.dockerd.clone() else {
+                continue;
+            };
+            if let Some(binary) = locate(&path)? {
+                value.spec.dockerd = Some(binary.path.display().to_string());
+                if value.label_from_version {
+                    value.label = version_label(&binary.version).unwrap_or(path);
+                }
+            }
+            value.label_from_version = false;
+        }
+        check_unique_labels(axis)?;
+    }
+    let mut versions = HashMap::new();
+    if scenario.sandbox == SandboxKind::Runsc {
+        let given = if runsc_override.is_empty() {
+            scenario.runsc_binaries.clone()
+        } else {
+            runsc_override.to_vec()
+        };
+        let mut values = Vec::new();
+        for text in given {
+            let (label, path) = split_label(&text);
+            let (path, version) = match locate(path)? {
+                Some(binary) => (binary.path.display().to_string(), Some(binary.version)),
+                None => (path.to_owned(), None),
+            };
+            let label = label
+                .map(str::to_owned)
+                .or_else(|| version.as_deref().and_then(version_label))
+                .unwrap_or_else(|| path.clone());
+            if let Some(version) = version {
+                versions.insert(path.clone(), version);
+            }
+            values.push(AxisValue {
+                label,
+                spec: ValueSpec {
+                    runsc: Some(path),
+                    ..ValueSpec::default()
+                },
+                label_from_version: false,
+            });
+        }
+        let axis = Axis {
+            name: RUNSC_AXIS.to_owned(),
+            values,
+        };
+        check_unique_labels(&axis)?;
+        axes.push(axis);
+    }
+    Ok((axes, versions))
+}
+
+fn check_unique_labels(axis: &Axis) -> Result<(), HarnessError> {
+    for (i, value) in axis.values.iter().enumerate() {
+        if axis.values[..i].iter().any(|v| v.label == value.label) {
+            return Err(HarnessError::Usage {
+                message: format!(
+                    "two values of axis `{}` are both labelled `{}`; name them with LABEL=PATH",
+                    axis.name, value.label
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn list(args: &ListArgs, styles: &Styles) -> Result<u8, HarnessError> {
+    let signatures = SignatureSet::builtin();
+    let prepared = prepare(&args.matrix, &signatures, false)?;
+    let mut out = std::io::stdout().lock();
+    let result: std::io::Result<()> = (|| {
+        for p in &prepared {
+            match args.format {
+                Format::Json => {
+                    let cells: Vec<serde_json::Value> = p
+                        .cells
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({
+                                "id": c.id,
+                                "index": c.index,
+                                "axes": c.axes,
+                                "sandbox": c.settings.sandbox.to_string(),
+                                "runsc": c.settings.runsc,
+                                "runsc_flags": c.settings.runsc_flags,
+                                "cgroups": c.settings.cgroups.to_string(),
+                                "dockerd": c.settings.dockerd,
+                                "dockerd_args": c.settings.dockerd_args,
+                            })
+                        })
+                        .collect();
+                    let doc = serde_json::json!({"scenario": p.scenario.name, "cells": cells});
+                    writeln!(out, "{doc}")?;
+                }
+                Format::Table => {
+                    use owo_colors::OwoColorize;
+                    writeln!(
+                        out,
+                        "{} ({} of {} cells)",
+                        p.scenario.name.style(styles.bold),
+                        p.cells.len(),
+                        matrix::full_size(&p.axes)
+                    )?;
+                    for cell in &p.cells {
+                        writeln!(out, "  {}", cell.id)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(HarnessError::Report(report::ReportError::Write {
+                path: "-".into(),
+                source: err,
+            }))
+        }
+        _ => Ok(EXIT_OK),
+    }
+}
+
+fn run_matrix(
+    args: &RunArgs,
+    styles: &Styles,
+    progress_styles: &Styles,
+) -> Result<u8, HarnessError> {
+    let signatures = SignatureSet::builtin();
+    let mut prepared = prepare(&args.matrix, &signatures, true)?;
+    if !nix::unistd::geteuid().is_root() {
+        return Err(HarnessError::Environment {
+            message: "dindcheck run needs root".to_owned(),
+            hint: "runsc, the sandbox's namespaces and the agent's mounts need root; run it as root (e.g. with sudo)".to_owned(),
+        });
+    }
+    for p in &mut prepared {
+        for cell in &mut p.cells {
+            if let Some(depth) = args.depth {
+                cell.settings.depth = depth.into();
+            }
+            if let Some(timeout) = args.timeout {
+                cell.settings.timeout_secs = timeout.max(1);
+            }
+        }
+        preflight(p)?;
+    }
+    signals::install().map_err(HarnessError::Supervision)?;
+    sweep::become_subreaper().map_err(HarnessError::Supervision)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let run_id = format!(
+        "{}-{:x}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond() & 0xff_ffff
+    );
+    let scratch = PathBuf::from(format!("/tmp/dindcheck-{run_id}"));
+    std::fs::create_dir_all(&scratch).map_err(|source| HarnessError::Scratch {
+        path: scratch.clone(),
+        source,
+    })?;
+    let agent_exe = std::env::current_exe().map_err(|source| HarnessError::Scratch {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let several = prepared.len() > 1;
+    let mut exit = EXIT_OK;
+    let mut interrupted = false;
+    for p in &prepared {
+        let out_dir = match &args.out {
+            Some(dir) if several => dir.join(&p.scenario.name),
+            Some(dir) => dir.clone(),
+            None => Path::new("reports").join(&p.scenario.name).join(&stamp),
+        };
+        let ctx = RunContext {
+            run_id: format!("{run_id}.{}", p.scenario.name),
+            scratch: scratch.clone(),
+            out_dir: out_dir.clone(),
+            agent_exe: agent_exe.clone(),
+            signatures: &signatures,
+            grace: Duration::from_secs(args.grace),
+            runsc_versions: &p.runsc_versions,
+        };
+        let started_at = jiff::Timestamp::now().to_string();
+        let cells = run_cells(
+            &ctx,
+            &p.cells,
+            jobs,
+            (!args.quiet).then_some(progress_styles),
+        );
+        let report = RunReport {
+            schema: SCHEMA.to_owned(),
+            scenario: ScenarioInfo {
+                name: p.scenario.name.clone(),
+                path: p.scenario.path.clone(),
+                description: p.scenario.description.clone(),
+                sandbox: p.scenario.sandbox.to_string(),
+                depth: p
+                    .cells
+                    .first()
+                    .map_or(p.scenario.depth, |c| c.settings.depth)
+                    .to_string(),
+                axes: p.axes.iter().map(|a| a.name.clone()).collect(),
+            },
+            started_at,
+            host: HostInfo {
+                kernel: nix::sys::utsname::uname()
+                    .map(|u| u.release().to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                jobs,
+            },
+            interrupted: shutdown_level() != Shutdown::None,
+            cells,
+        };
+        let report_path = out_dir.join("report.json");
+        report::write_atomic(&report_path, |w| json::write(&report, w))?;
+        let printed = match args.format {
+            Format::Json if several => {
+                let line =
+                    serde_json::to_string(&report).map_err(report::ReportError::Serialize)?;
+                writeln!(std::io::stdout(), "{line}").map_err(|source| report::ReportError::Write {
+                    path: "-".into(),
+                    source,
+                })
+            }
+            Format::Json => json::write(&report, &mut std::io::stdout().lock()),
+            Format::Table => {
+                table::write(&report, &signatures, styles, &mut std::io::stdout().lock())
+            }
+        };
+        ignore_broken_pipe(printed)?;
+        if !args.quiet {
+            eprintln!("report: {}", report_path.display());
+        }
+        if report.has_failed_expectation() {
+            exit = EXIT_EXPECTATION_FAILED;
+        }
+        if report.interrupted {
+            interrupted = true;
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if interrupted {
+        return Err(HarnessError::Interrupted);
+    }
+    Ok(exit)
+}
+
+fn ignore_broken_pipe(result: Result<(), report::ReportError>) -> Result<(), HarnessError> {
+    match result {
+        Err(report::ReportError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Checks what the cells need before any of them starts.
+fn preflight(p: &Prepared) -> Result<(), HarnessError> {
+    if p.cells.is_empty() {
+        return Err(HarnessError::Usage {
+            message: format!(
+                "scenario `{}` has no cells left after include/exclude and --filter",
+                p.scenario.name
+            ),
+        });
+    }
+    if p.scenario.sandbox == SandboxKind::Native && binaries::which("unshare").is_none() {
+        return Err(HarnessError::Environment {
+            message: "`unshare` not found (native cells need it)".to_owned(),
+            hint: install_hint("unshare"),
+        });
+    }
+    for cell in &p.cells {
+        if cell.settings.depth == crate::scenario::Depth::Container {
+            let busybox = &cell.settings.busybox;
+            let is_static = crate::engine::image::is_static_elf(busybox).unwrap_or(false);
+            if !is_static {
+                return Err(HarnessError::Environment {
+                    message: format!(
+                        "{} is missing or not a static binary (the container probe needs one)",
+                        busybox.display()
+                    ),
+                    hint: install_hint("busybox"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs cells on `jobs` worker threads; returns results in matrix order.
+fn run_cells(
+    ctx: &RunContext<'_>,
+    cells: &[Cell],
+    jobs: usize,
+    progress: Option<&Styles>,
+) -> Vec<CellResult> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, CellResult)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(cells.len()) {
+            scope.spawn(|| {
+                loop {
+                    if shutdown_level() != Shutdown::None {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(cell) = cells.get(i) else { break };
+                    let result = runner::run_cell(ctx, cell);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    if let Some(styles) = progress {
+                        eprintln!("{}", table::progress_line(n, cells.len(), &result, styles));
+                    }
+                    if let Ok(mut all) = results.lock() {
+                        all.push((i, result));
+                    }
+                }
+            });
+        }
+    });
+    let mut all = results.into_inner().unwrap_or_default();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}

@@ -1,0 +1,147 @@
+//! Finding runsc and dockerd binaries and naming them by version.
+//!
+//! A binary axis value without an explicit `LABEL=` gets its label from the
+//! binary's `--version` (`runsc version 0.0~20221219.0` → `20221219`,
+//! `Docker version 20.10.24+dfsg1, …` → `20.10.24`), so that cell IDs say
+//! which software ran. Version queries are short-lived commands, not daemons.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A binary found on this machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    /// The absolute path.
+    pub path: PathBuf,
+    /// The first line `--version` printed.
+    pub version: String,
+}
+
+/// Why a binary cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BinaryError {
+    /// Not in PATH, or the path does not exist.
+    #[error("{name} not found")]
+    NotFound {
+        /// The name or path given.
+        name: String,
+    },
+    /// It exists but `--version` failed.
+    #[error("{path} --version failed")]
+    Version {
+        /// The binary.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Finds `name` (a path, or a name looked up in PATH plus the sbin
+/// directories, which a non-login root shell may lack) and reads its version.
+///
+/// # Errors
+/// [`BinaryError::NotFound`] or [`BinaryError::Version`].
+pub fn locate(name: &str) -> Result<Binary, BinaryError> {
+    let path = which(name).ok_or_else(|| BinaryError::NotFound {
+        name: name.to_owned(),
+    })?;
+    let output = Command::new(&path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|source| BinaryError::Version {
+            path: path.clone(),
+            source,
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.lines().next().unwrap_or_default().trim().to_owned();
+    if !output.status.success() || version.is_empty() {
+        return Err(BinaryError::Version {
+            path,
+            source: std::io::Error::other(format!("exited with {}", output.status)),
+        });
+    }
+    Ok(Binary { path, version })
+}
+
+/// Resolves `name` to an absolute path, like `command -v`.
+pub fn which(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = Path::new(name);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().ok()?.join(path)
+        };
+        return is_executable(&path).then_some(path);
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_var)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A short label from a version line: the date of a Debian runsc
+/// (`0.0~20221219.0` → `20221219`), or the first dotted number otherwise.
+pub fn version_label(version: &str) -> Option<String> {
+    let date = regex::Regex::new(r"[~-](\d{8})\b").expect("the regex is valid");
+    let dotted = regex::Regex::new(r"\d+\.\d+(?:\.\d+)?").expect("the regex is valid");
+    if let Some(caps) = date.captures(version) {
+        return Some(caps[1].to_owned());
+    }
+    dotted.find(version).map(|m| m.as_str().to_owned())
+}
+
+/// How to install a missing binary.
+pub fn install_hint(name: &str) -> String {
+    let base = Path::new(name)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match base.as_str() {
+        "runsc" => "install it with `apt-get install runsc` (bookworm has 20221219), or run \
+                    `scripts/setup.sh` to also unpack trixie's runsc 20240729 under \
+                    /var/cache/dindcheck/trixie"
+            .to_owned(),
+        "dockerd" | "containerd" | "runc" => {
+            "install it with `apt-get install docker.io`, or run `scripts/setup.sh`".to_owned()
+        }
+        "busybox" => "install it with `apt-get install busybox-static`".to_owned(),
+        "unshare" => "install it with `apt-get install util-linux`".to_owned(),
+        _ => "run `scripts/setup.sh`, which installs everything dindcheck needs".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("runsc version 0.0~20221219.0", "20221219")]
+    #[case("runsc version 0.0~20240729.0", "20240729")]
+    #[case("runsc version release-20231009.0", "20231009")]
+    #[case("Docker version 20.10.24+dfsg1, build 5d6db84", "20.10.24")]
+    #[case("Docker version 26.1.5+dfsg1, build 411e817", "26.1.5")]
+    fn labels_from_versions(#[case] line: &str, #[case] label: &str) {
+        assert_eq!(version_label(line).as_deref(), Some(label));
+    }
+
+    #[test]
+    fn missing_binary_is_not_found() {
+        assert!(matches!(
+            locate("/nonexistent/runsc"),
+            Err(BinaryError::NotFound { .. })
+        ));
+        assert!(which("sh").is_some());
+    }
+}

@@ -1,0 +1,27 @@
+//! The `dindcheck` binary: parse the command line, run, map the result to an
+//! exit code. No logic lives here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dindcheck::app;
+use dindcheck::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match app::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                eprintln!("caused by: {cause}");
+                source = cause.source();
+            }
+            if let Some(hint) = err.hint() {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The results of a run as plain data: what every reporter reads.
+//!
+//! Nothing here runs or renders anything. The JSON that `--format json` prints
+//! is exactly these types serialised, so renaming a field is a schema change
+//! (bump [`SCHEMA`]).
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::api::DaemonInfo;
+
+/// The schema identifier at the top of every JSON report.
+pub const SCHEMA: &str = "dindcheck/report/v1";
+
+/// How far a cell got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// dockerd exited before its API answered.
+    DaemonFailed,
+    /// The API answered `GET /_ping` (depth `ready`).
+    Ready,
+    /// The API answered but the probe container did not run.
+    ContainerFailed,
+    /// The probe container ran and printed its token.
+    ContainerOk,
+    /// Nothing conclusive happened before the deadline.
+    Timeout,
+    /// The harness or the sandbox itself failed; dockerd was not judged.
+    Error,
+}
+
+impl Outcome {
+    /// Every outcome, best last.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Error,
+        Outcome::Timeout,
+        Outcome::DaemonFailed,
+        Outcome::ContainerFailed,
+        Outcome::Ready,
+        Outcome::ContainerOk,
+    ];
+
+    /// The name used in YAML, JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::DaemonFailed => "daemon-failed",
+            Outcome::Ready => "ready",
+            Outcome::ContainerFailed => "container-failed",
+            Outcome::ContainerOk => "container-ok",
+            Outcome::Timeout => "timeout",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// Parses a name as written in `expect:` rules.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// Whether dockerd reached readiness (with or without a container).
+    pub fn is_daemon_up(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ready | Outcome::ContainerOk | Outcome::ContainerFailed
+        )
+    }
+
+    /// Whether the outcome names a failure that a signature can explain.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Outcome::Ready | Outcome::ContainerOk)
+    }
+}
+
+/// Phase durations of one cell, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From spawning the sandbox to the agent's first word inside it.
+    pub sandbox_start: Option<u64>,
+    /// From spawning dockerd to the first `200 OK` on `/_ping` (agent clock).
+    pub dockerd_start_to_api: Option<u64>,
+    /// dockerd's own time from its first log line to `API listen on`.
+    pub dockerd_log_to_api_listen: Option<u64>,
+    /// From spawning dockerd to its exit, for a daemon that failed.
+    pub dockerd_start_to_exit: Option<u64>,
+    /// The container probe: image load, create, start, wait.
+    pub container: Option<u64>,
+    /// From spawning the sandbox to the verdict.
+    pub verdict: u64,
+    /// Teardown and leak sweep after the verdict.
+    pub teardown: u64,
+    /// The whole cell, spawn to clean.
+    pub total: u64,
+}
+
+/// What the runner learned about one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// `scenario[axis=value,…]`.
+    pub id: String,
+    /// Axis name to value label, in axis order, including `runsc`.
+    pub axes: IndexMap<String, String>,
+    /// `runsc --version`'s first line, for runsc cells.
+    pub runsc_version: Option<String>,
+    /// How far the cell got.
+    pub outcome: Outcome,
+    /// The catalogue signature that explains a failure (`unknown` if none does).
+    pub signature: Option<String>,
+    /// The line that ended the daemon or the container start.
+    pub fatal_line: Option<String>,
+    /// A sentence from the harness when the sandbox or probe itself failed.
+    pub detail: Option<String>,
+    /// What dockerd told `GET /info`, when it answered.
+    pub dockerd: Option<DaemonInfo>,
+    /// Phase durations.
+    pub timings_ms: Timings,
+    /// The kept dockerd log.
+    pub log: PathBuf,
+    /// The kept sandbox log (runsc messages and the agent's events).
+    pub sandbox_log: PathBuf,
+    /// The cgroup controllers the agent mounted, and the ones it could not.
+    pub cgroups: Option<CgroupReport>,
+    /// Processes, mounts or directories the sweep had to remove after teardown.
+    pub leaked: Vec<String>,
+    /// The expectation that applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expectation>,
+    /// Whether the expectation held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectation_met: Option<bool>,
+}
+
+/// What the agent mounted at `/sys/fs/cgroup`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CgroupReport {
+    /// The layout asked for.
+    pub layout: String,
+    /// Controllers (or `cgroup2`) mounted.
+    pub mounted: Vec<String>,
+    /// Controllers that failed to mount, with the error.
+    pub failed: Vec<(String, String)>,
+}
+
+/// An expectation from the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    /// The expected outcome.
+    pub outcome: Option<String>,
+    /// The expected signature (`none` for no signature).
+    pub signature: Option<String>,
+}
+
+impl Expectation {
+    /// Whether a result meets the expectation.
+    pub fn is_met_by(&self, outcome: Outcome, signature: Option<&str>) -> bool {
+        let outcome_ok = self.outcome.as_deref().is_none_or(|o| o == outcome.name());
+        let signature_ok = match self.signature.as_deref() {
+            None => true,
+            Some("none") => signature.is_none(),
+            Some(want) => signature == Some(want),
+        };
+        outcome_ok && signature_ok
+    }
+}
+
+/// Facts about a scenario that a report repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// The scenario's name.
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// What it shows.
+    pub description: Option<String>,
+    /// `runsc` or `native`.
+    pub sandbox: String,
+    /// `ready` or `container`.
+    pub depth: String,
+    /// Axis names in order.
+    pub axes: Vec<String>,
+}
+
+/// One scenario's run: the document `--format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Which scenario ran.
+    pub scenario: ScenarioInfo,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The machine's hostname and kernel, for context.
+    pub host: HostInfo,
+    /// Whether the run was cut short by a signal.
+    pub interrupted: bool,
+    /// The cells, in matrix order.
+    pub cells: Vec<CellResult>,
+}
+
+/// The machine a report was made on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Number of cells run at once.
+    pub jobs: usize,
+}
+
+impl RunReport {
+    /// Whether any cell missed its expectation.
+    pub fn has_failed_expectation(&self) -> bool {
+        self.cells.iter().any(|c| c.expectation_met == Some(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(Some("ready"), None, Outcome::Ready, None, true)]
+    #[case(Some("ready"), None, Outcome::DaemonFailed, Some("x"), false)]
+    #[case(None, Some("x"), Outcome::DaemonFailed, Some("x"), true)]
+    #[case(None, Some("x"), Outcome::DaemonFailed, Some("y"), false)]
+    #[case(Some("ready"), Some("none"), Outcome::Ready, None, true)]
+    #[case(
+        Some("daemon-failed"),
+        Some("none"),
+        Outcome::DaemonFailed,
+        Some("x"),
+        false
+    )]
+    fn expectation_matching(
+        #[case] outcome: Option<&str>,
+        #[case] signature: Option<&str>,
+        #[case] got: Outcome,
+        #[case] got_sig: Option<&str>,
+        #[case] met: bool,
+    ) {
+        let e = Expectation {
+            outcome: outcome.map(str::to_owned),
+            signature: signature.map(str::to_owned),
+        };
+        assert_eq!(e.is_met_by(got, got_sig), met);
+    }
+
+    #[test]
+    fn outcome_names_round_trip() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::from_name(o.name()), Some(o));
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.name()));
+        }
+    }
+}

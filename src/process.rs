@@ -1,0 +1,7 @@
+//! Everything that calls nix, libc or procfs: spawning and supervising
+//! children, sweeping leftovers, signal handling, and the agent's mounts.
+
+pub mod child;
+pub mod mounts;
+pub mod signals;
+pub mod sweep;

@@ -1,0 +1,64 @@
+//! Mount system calls the in-sandbox agent makes: tmpfs scratch space and
+//! cgroup hierarchies. Only the agent calls these, inside a sandbox or a
+//! private mount namespace, never in the host's namespace.
+
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+
+/// Mounts a fresh tmpfs at `target`.
+///
+/// # Errors
+/// The mount(2) error.
+pub fn mount_tmpfs(target: &Path, options: &str) -> Result<(), nix::Error> {
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options),
+    )
+}
+
+/// Mounts the cgroup v1 hierarchy of `controller` at `target`.
+///
+/// # Errors
+/// The mount(2) error: gVisor answers EINVAL for a controller it lacks.
+pub fn mount_cgroup_v1(controller: &str, target: &Path) -> Result<(), nix::Error> {
+    mount(
+        Some("cgroup"),
+        target,
+        Some("cgroup"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(controller),
+    )
+}
+
+/// Mounts the unified cgroup v2 hierarchy at `target`.
+///
+/// # Errors
+/// The mount(2) error.
+pub fn mount_cgroup2(target: &Path) -> Result<(), nix::Error> {
+    mount(
+        Some("cgroup2"),
+        target,
+        Some("cgroup2"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+}
+
+/// Makes every mount below `/` private, so later mounts stay in this
+/// namespace.
+///
+/// # Errors
+/// The mount(2) error.
+pub fn make_root_private() -> Result<(), nix::Error> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+}

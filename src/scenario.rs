@@ -1,0 +1,22 @@
+//! Scenarios: the YAML model, loading, and validation.
+
+mod load;
+mod model;
+mod validated;
+
+pub use load::{LoadError, Position, load_scenario, parse_yaml};
+pub use model::{
+    AxisSpec, CgroupLayout, Depth, ExpectRule, OneOrMany, SandboxKind, ScenarioFile, Selector,
+    ValueSpec,
+};
+pub use validated::{
+    Axis, AxisValue, BUILTIN_AXES, RUNSC_AXIS, Scenario, check_selector, is_label_safe, split_label,
+};
+
+/// Parses a scenario from text, for unit tests of other modules.
+#[cfg(test)]
+pub(crate) fn load_scenario_text(text: &str) -> Result<Scenario, LoadError> {
+    let path = std::path::Path::new("inline.yaml");
+    let file: ScenarioFile = parse_yaml(path, text)?;
+    validated::validate(file, path, &["devices-cgroup-missing"])
+}

@@ -1,0 +1,141 @@
+//! Reading and parsing YAML: the only module that names the YAML crate.
+//!
+//! serde_yaml is deprecated upstream; keeping every call here means it can be
+//! swapped in one place. Errors carry the file and, where the parser knows
+//! it, `line:column`; validation errors carry the key path instead.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::model::ScenarioFile;
+use super::validated::{Scenario, validate};
+
+/// Why a scenario (or another YAML file of ours) could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("failed to read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has the wrong shape.
+    #[error("{path}:{position}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where the parser stopped.
+        position: Position,
+        /// What the parser expected.
+        message: String,
+    },
+    /// The YAML parsed but says something impossible.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key path, such as `axes.iptables[2]`.
+        key: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+}
+
+/// A `line:column` position in a file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Reads, parses and validates one scenario file.
+///
+/// `known_signatures` are the catalogue IDs that `expect:` rules may name.
+///
+/// # Errors
+/// [`LoadError::Read`] when the file cannot be read, [`LoadError::Parse`]
+/// with `line:column` for YAML and shape errors, [`LoadError::Invalid`] with
+/// the key path for everything validation finds.
+pub fn load_scenario(path: &Path, known_signatures: &[&str]) -> Result<Scenario, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: ScenarioFile = parse_yaml(path, &text)?;
+    validate(file, path, known_signatures)
+}
+
+/// Parses YAML text into `T`, naming `path` and `line:column` on error.
+///
+/// # Errors
+/// [`LoadError::Parse`] for malformed YAML and for a shape `T` rejects.
+pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, LoadError> {
+    if text.trim().is_empty() {
+        return Err(LoadError::Parse {
+            path: path.to_owned(),
+            position: Position { line: 1, column: 1 },
+            message: "the file is empty; expected a YAML mapping".to_owned(),
+        });
+    }
+    serde_yaml::from_str(text).map_err(|err| {
+        let position = err
+            .location()
+            .map(|loc| Position {
+                line: loc.line(),
+                column: loc.column(),
+            })
+            .unwrap_or(Position { line: 1, column: 1 });
+        LoadError::Parse {
+            path: path.to_owned(),
+            position,
+            message: strip_location(&err.to_string()),
+        }
+    })
+}
+
+/// serde_yaml appends " at line L column C" to its messages; the position is
+/// already in front, so drop the repetition.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_has_line_and_column() {
+        let err =
+            parse_yaml::<ScenarioFile>(Path::new("x.yaml"), "name: a\nprobe:\n  depth: deep\n")
+                .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("x.yaml:3:"), "{text}");
+        assert!(text.contains("unknown variant `deep`"), "{text}");
+        assert!(!text.contains(" at line "), "{text}");
+    }
+
+    #[test]
+    fn empty_file_is_an_error_at_1_1() {
+        let err = parse_yaml::<ScenarioFile>(Path::new("e.yaml"), "  \n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "e.yaml:1:1: the file is empty; expected a YAML mapping"
+        );
+    }
+}
