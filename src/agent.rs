@@ -194,6 +194,10 @@ fn run_cell(spec: &AgentSpec) -> AgentResult {
             return result;
         }
     };
+    if let Err(message) = shield_host_docker_state() {
+        result.detail = Some(message);
+        return result;
+    }
     if let Err(message) = prepare_work_dir(&spec.work_dir) {
         result.detail = Some(message);
         return result;
@@ -315,10 +319,35 @@ fn probe_container(
     }
 }
 
+/// Host directories a dockerd or containerd may write to whatever its flags
+/// say: dockerd 20.10 writes `/etc/docker/key.json` unconditionally.
+const HOST_DOCKER_STATE: &[&str] = &[
+    "/etc/docker",
+    "/var/lib/docker",
+    "/run/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+];
+
+/// Hides the host's Docker state behind empty tmpfs mounts. Inside runsc the
+/// root is already a throwaway overlay; in a native cell this is what keeps
+/// the host's `/var/lib/docker` and `/etc/docker` untouched.
+fn shield_host_docker_state() -> Result<(), String> {
+    // runsc 20221219 answers EINVAL to a propagation change on /; its mount
+    // table is the sandbox's own anyway, and native cells already run in a
+    // private namespace (see process::child), so this is only a second lock.
+    let _ = mounts::make_root_private();
+    for dir in HOST_DOCKER_STATE.iter().map(Path::new) {
+        if dir.is_dir() {
+            mounts::mount_tmpfs(dir, "mode=0711")
+                .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn prepare_work_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
-    // Keep the host's mount table out of reach even if the caller forgot.
-    let _ = mounts::make_root_private();
     mounts::mount_tmpfs(dir, "mode=0711")
         .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
     for sub in ["data", "exec"] {
@@ -335,6 +364,10 @@ fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
         layout: layout.to_string(),
         ..CgroupReport::default()
     };
+    // A native cell inherits the host's cgroup mounts; overmounting would
+    // hide them from path lookups but not from /proc/self/mountinfo, which
+    // is what dockerd reads, so detach them (in this private namespace).
+    mounts::unmount_below(root);
     // gVisor's sysfs answers mkdir with EPERM and statx with EINVAL for an
     // existing /sys/fs/cgroup, so create_dir_all would fail; try to create
     // it and let the mount say whether it is usable.

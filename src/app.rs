@@ -74,7 +74,7 @@ fn validate(paths: &[PathBuf]) -> Result<u8, HarnessError> {
             }
             Err(err) => {
                 bad += 1;
-                eprintln!("error: {err}");
+                crate::errors::print_error_chain(&err);
             }
         }
     }

@@ -6,18 +6,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use dindcheck::app;
 use dindcheck::cli::Cli;
+use dindcheck::errors::print_error_chain;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match app::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err}");
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                eprintln!("caused by: {cause}");
-                source = cause.source();
-            }
+            print_error_chain(&err);
             if let Some(hint) = err.hint() {
                 eprintln!("hint: {hint}");
             }

@@ -19,6 +19,7 @@ use crate::logline;
 use crate::matrix::Cell;
 use crate::outcome::{CellResult, Outcome, Timings};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
+use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::process::sweep::{self, MARKER_VAR};
 use crate::sandbox::{CellPaths, agent_spec, host_argv};
@@ -271,7 +272,7 @@ fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String>
     for leftover in sweep::kill_leftovers(marker, pgid) {
         leaked.push(leftover.to_string());
     }
-    for mount in sweep::unmount_below(&paths.scratch) {
+    for mount in mounts::unmount_below(&paths.scratch) {
         leaked.push(format!("mount {}", mount.display()));
     }
     if let Err(err) = std::fs::remove_dir_all(&paths.scratch)

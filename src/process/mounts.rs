@@ -2,7 +2,7 @@
 //! cgroup hierarchies. Only the agent calls these, inside a sandbox or a
 //! private mount namespace, never in the host's namespace.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 
@@ -61,4 +61,33 @@ pub fn make_root_private() -> Result<(), nix::Error> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
+}
+
+/// Mount points at or below `dir`, deepest first (read from
+/// /proc/self/mountinfo).
+pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
+    let Ok(me) = procfs::process::Process::myself() else {
+        return Vec::new();
+    };
+    let Ok(info) = me.mountinfo() else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = info
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found
+}
+
+/// Lazily unmounts (MNT_DETACH) every mount below `dir`, returning them.
+pub fn unmount_below(dir: &Path) -> Vec<PathBuf> {
+    let found = mounts_below(dir);
+    for mount in &found {
+        if let Err(err) = nix::mount::umount2(mount, nix::mount::MntFlags::MNT_DETACH) {
+            eprintln!("dindcheck: umount {}: {err}", mount.display());
+        }
+    }
+    found
 }

@@ -8,7 +8,6 @@
 //! reaps what it finds, and reports it as a leak. The marker, never a process
 //! name, is what identifies a cell's process.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -145,35 +144,6 @@ fn wait_gone(pid: i32, deadline: Instant) {
         std::thread::sleep(backoff);
         backoff = (backoff * 2).min(Duration::from_millis(20));
     }
-}
-
-/// Mount points at or below `dir`, deepest first (read from
-/// /proc/self/mountinfo).
-pub fn mounts_below(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(me) = procfs::process::Process::myself() else {
-        return Vec::new();
-    };
-    let Ok(info) = me.mountinfo() else {
-        return Vec::new();
-    };
-    let mut found: Vec<_> = info
-        .into_iter()
-        .map(|m| m.mount_point)
-        .filter(|p| p.starts_with(dir))
-        .collect();
-    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    found
-}
-
-/// Lazily unmounts (MNT_DETACH) every mount below `dir`, returning them.
-pub fn unmount_below(dir: &Path) -> Vec<std::path::PathBuf> {
-    let found = mounts_below(dir);
-    for mount in &found {
-        if let Err(err) = nix::mount::umount2(mount, nix::mount::MntFlags::MNT_DETACH) {
-            eprintln!("dindcheck: umount {}: {err}", mount.display());
-        }
-    }
-    found
 }
 
 #[cfg(test)]

@@ -83,11 +83,16 @@ pub fn load_scenario(path: &Path, known_signatures: &[&str]) -> Result<Scenario,
 /// # Errors
 /// [`LoadError::Parse`] for malformed YAML and for a shape `T` rejects.
 pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, LoadError> {
-    if text.trim().is_empty() {
+    let has_content = text.lines().any(|l| {
+        let l = l.trim();
+        !l.is_empty() && !l.starts_with('#') && l != "---"
+    });
+    if !has_content {
         return Err(LoadError::Parse {
             path: path.to_owned(),
             position: Position { line: 1, column: 1 },
-            message: "the file is empty; expected a YAML mapping".to_owned(),
+            message: "the file has no YAML content; expected a mapping with at least `name:`"
+                .to_owned(),
         });
     }
     serde_yaml::from_str(text).map_err(|err| {
@@ -135,7 +140,7 @@ mod tests {
         let err = parse_yaml::<ScenarioFile>(Path::new("e.yaml"), "  \n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "e.yaml:1:1: the file is empty; expected a YAML mapping"
+            "e.yaml:1:1: the file has no YAML content; expected a mapping with at least `name:`"
         );
     }
 }

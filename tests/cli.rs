@@ -1,0 +1,265 @@
+//! The command line without running cells: help, validate, list, exit codes
+//! and error text. None of these need root except where noted.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{harness, repo_root};
+use predicates::prelude::*;
+use rstest::rstest;
+
+#[test]
+fn help_lists_the_subcommands() {
+    harness()
+        .cmd
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("run"))
+        .stdout(predicate::str::contains("list"))
+        .stdout(predicate::str::contains("validate"))
+        .stdout(predicate::str::contains("__agent").not());
+}
+
+#[rstest]
+fn shipped_and_valid_scenarios_validate(
+    #[files("scenarios/*.yaml")]
+    #[files("fixtures/scenarios/valid/*.yaml")]
+    path: PathBuf,
+) {
+    harness()
+        .cmd
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "ok {}",
+            path.display()
+        )));
+}
+
+#[rstest]
+fn invalid_scenarios_fail_with_exit_2_and_the_expected_message(
+    #[files("fixtures/scenarios/invalid/*.yaml")] path: PathBuf,
+) {
+    let expected = std::fs::read_to_string(path.with_extension("txt"))
+        .expect("every invalid fixture has an expected-error .txt");
+    let expected = format!("error: {}{}", path.display(), expected.trim_end());
+    let output = harness()
+        .cmd
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.lines().any(|l| l == expected),
+        "expected line:\n{expected}\nstderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn yaml_errors_carry_line_and_column() {
+    let path = repo_root().join("fixtures/scenarios/invalid/unknown-key.yaml");
+    harness()
+        .cmd
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:4:3: probe: unknown field `timout_secs`, expected one of",
+            path.display()
+        )));
+}
+
+#[test]
+fn missing_scenario_file_is_a_usage_error() {
+    harness()
+        .cmd
+        .args(["validate", "no-such.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("failed to read no-such.yaml"))
+        .stderr(predicate::str::contains("caused by: No such file"));
+}
+
+#[test]
+fn list_expands_the_design_matrix_with_labels_from_the_flag() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let out = harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args([
+            "--runsc",
+            "old=/nonexistent/a",
+            "--runsc",
+            "new=/nonexistent/b",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("devices-cgroup (16 of 16 cells)"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "devices-cgroup[cgroup_driver=cgroupfs,cgroup_parent=/,iptables=false,runsc=new]"
+    ));
+    assert_eq!(text.lines().filter(|l| l.starts_with("  ")).count(), 16);
+}
+
+#[test]
+fn list_filter_narrows_and_json_is_parseable() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let out = harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args(["--runsc", "x=/nonexistent/runsc", "--format", "json"])
+        .args([
+            "--filter",
+            "iptables=false",
+            "--filter",
+            "cgroup_driver=cgroupfs",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let cells = doc["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    for cell in cells {
+        let args: Vec<&str> = cell["dockerd_args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(args.contains(&"--iptables=false"), "{args:?}");
+        assert!(args.contains(&"native.cgroupdriver=cgroupfs"), "{args:?}");
+    }
+}
+
+#[test]
+fn unknown_filter_axis_lists_the_known_ones() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args([
+            "--runsc",
+            "x=/nonexistent/runsc",
+            "--filter",
+            "iptable=false",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown axis `iptable`; known axes: cgroup_driver, cgroup_parent, iptables, runsc",
+        ));
+}
+
+#[test]
+fn unknown_filter_value_lists_the_known_ones() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args(["--runsc", "x=/nonexistent/runsc", "--filter", "runsc=y"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown value `y` for axis `runsc`; known values: x",
+        ));
+}
+
+#[test]
+fn missing_runsc_is_an_environment_error_that_says_how_to_install() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    harness()
+        .cmd
+        .arg("run")
+        .arg(&scenario)
+        .args(["--runsc", "/nonexistent/runsc"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "error: /nonexistent/runsc not found",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: install it with `apt-get install runsc`",
+        ));
+}
+
+#[test]
+fn missing_dockerd_is_an_environment_error() {
+    let h = harness();
+    let scenario = common::write_scenario(
+        h.dir.path(),
+        "nodockerd",
+        "sandbox: native\ndockerd:\n  binary: /nonexistent/dockerd\n",
+    );
+    let mut cmd = h.cmd;
+    cmd.arg("run")
+        .arg(&scenario)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("/nonexistent/dockerd not found"))
+        .stderr(predicate::str::contains("apt-get install docker.io"));
+}
+
+#[test]
+fn run_as_non_root_says_so() {
+    // Needs root to drop to nobody; as non-root the run itself is the test.
+    let scenario = repo_root().join("scenarios/native-cgroups.yaml");
+    let mut h = harness();
+    if nix::unistd::geteuid().is_root() {
+        if common::dockerd().is_none() || which_setpriv().is_none() {
+            eprintln!("skipped: needs dockerd and setpriv to drop privileges");
+            return;
+        }
+        let mut cmd = assert_cmd::Command::new(which_setpriv().unwrap());
+        cmd.current_dir(h.dir.path())
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(common::dindcheck_bin())
+            .arg("run")
+            .arg(&scenario);
+        h.cmd = cmd;
+    } else {
+        h.cmd.arg("run").arg(&scenario);
+    }
+    h.cmd
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("error: dindcheck run needs root"));
+}
+
+fn which_setpriv() -> Option<PathBuf> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn bad_format_value_is_a_clap_usage_error() {
+    harness()
+        .cmd
+        .args(["run", "--format", "xml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'xml'"));
+}

@@ -1,0 +1,176 @@
+//! Shared helpers for the integration tests: one `harness()` builder, the
+//! runtime lookup that skips (or, in CI, fails) when runsc or dockerd is
+//! missing, and leak checks by the run's marker.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A `dindcheck` command in a fresh temporary directory, with environment
+/// that could change its output removed (bat's pattern).
+pub struct Harness {
+    /// The command to run.
+    pub cmd: Command,
+    /// Its working directory; removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+/// Builds a `dindcheck` command whose cwd is a fresh temp dir.
+pub fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(dindcheck_bin());
+    cmd.current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("DINDCHECK_CELL");
+    Harness { cmd, dir }
+}
+
+/// The dindcheck binary under test.
+pub fn dindcheck_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dindcheck"))
+}
+
+/// The fake dockerd helper binary.
+pub fn fake_dockerd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fake-dockerd"))
+}
+
+/// The repository root (where `scenarios/` lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether CI asked for missing runtimes to fail tests instead of skipping.
+pub fn runtimes_required() -> bool {
+    std::env::var("DINDCHECK_REQUIRE_RUNTIMES").is_ok_and(|v| v == "1")
+}
+
+/// Returns `Some(value)`, or skips the test (prints why and returns `None`),
+/// or panics when `DINDCHECK_REQUIRE_RUNTIMES=1`.
+pub fn need<T>(value: Option<T>, what: &str) -> Option<T> {
+    if value.is_none() {
+        if runtimes_required() {
+            panic!("{what} is required (DINDCHECK_REQUIRE_RUNTIMES=1); run scripts/setup.sh");
+        }
+        eprintln!("skipped: {what} is not available; run scripts/setup.sh as root");
+    }
+    value
+}
+
+/// Root is needed for real cells.
+pub fn root() -> Option<()> {
+    nix::unistd::geteuid().is_root().then_some(())
+}
+
+/// Bookworm's runsc (0.0~20221219.0).
+pub fn runsc_bookworm() -> Option<PathBuf> {
+    let path = std::env::var_os("DINDCHECK_RUNSC_OLD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/runsc"));
+    path.exists().then_some(path)
+}
+
+/// Trixie's runsc (0.0~20240729.0), unpacked by scripts/setup.sh.
+pub fn runsc_trixie() -> Option<PathBuf> {
+    let path = std::env::var_os("DINDCHECK_RUNSC_NEW")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/dindcheck/trixie/usr/bin/runsc"));
+    path.exists().then_some(path)
+}
+
+/// The system dockerd.
+pub fn dockerd() -> Option<PathBuf> {
+    ["/usr/sbin/dockerd", "/usr/bin/dockerd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Everything a real runsc test needs: root, both runsc and dockerd.
+pub fn real_runtimes() -> Option<(PathBuf, PathBuf)> {
+    need(root(), "root")?;
+    need(dockerd(), "dockerd (docker.io)")?;
+    let old = need(runsc_bookworm(), "runsc 20221219 (/usr/bin/runsc)")?;
+    let new = need(
+        runsc_trixie(),
+        "runsc 20240729 (/var/cache/dindcheck/trixie/usr/bin/runsc)",
+    )?;
+    Some((old, new))
+}
+
+/// Processes still carrying the marker of dindcheck process `pid`, as
+/// `pid comm` strings.
+pub fn leftover_processes(pid: u32) -> Vec<String> {
+    let prefix = format!("DINDCHECK_CELL={pid}-");
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(p) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var.starts_with(prefix.as_bytes()))
+        {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            found.push(format!("{p} {}", comm.trim()));
+        }
+    }
+    found
+}
+
+/// Scratch directories and mounts left by dindcheck process `pid`.
+pub fn leftover_files_and_mounts(pid: u32) -> Vec<String> {
+    let prefix = format!("dindcheck-{pid}-");
+    let mut found: Vec<String> = std::fs::read_dir("/tmp")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    found.extend(
+        mounts
+            .lines()
+            .filter(|l| l.contains(&format!("/tmp/{prefix}")))
+            .map(str::to_owned),
+    );
+    found
+}
+
+/// Asserts that dindcheck process `pid` left nothing behind.
+pub fn assert_nothing_left(pid: u32) {
+    let processes = leftover_processes(pid);
+    let files = leftover_files_and_mounts(pid);
+    assert!(
+        processes.is_empty() && files.is_empty(),
+        "left behind: processes {processes:?}, files/mounts {files:?}"
+    );
+}
+
+/// Writes a scenario file into `dir` and returns its path.
+pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+/// Reads a JSON report.
+pub fn read_report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("report is JSON")
+}

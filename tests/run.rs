@@ -1,0 +1,429 @@
+//! End-to-end runs against the real runsc and dockerd (and the fake dockerd
+//! for lifecycle faults). They need root; without runsc or dockerd they skip
+//! with a reason, except under `DINDCHECK_REQUIRE_RUNTIMES=1`, where they fail.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    assert_nothing_left, fake_dockerd_bin, need, read_report, real_runtimes, repo_root, root,
+    write_scenario,
+};
+use serde_json::Value;
+
+/// Runs dindcheck to completion and returns its pid and output, so the test
+/// can check what the run left behind by its marker.
+fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
+    let child = Command::new(common::dindcheck_bin())
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("DINDCHECK_CELL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dindcheck");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("wait for dindcheck");
+    (pid, output)
+}
+
+fn explain(args: &[&str], output: &Output) -> String {
+    format!(
+        "dindcheck {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn cells(report: &Value) -> &Vec<Value> {
+    report["cells"].as_array().expect("cells is an array")
+}
+
+fn cell<'a>(report: &'a Value, axes: &[(&str, &str)]) -> &'a Value {
+    cells(report)
+        .iter()
+        .find(|c| axes.iter().all(|(k, v)| c["axes"][k] == *v))
+        .unwrap_or_else(|| panic!("no cell with {axes:?}"))
+}
+
+/// Checks that hold for every cell of every real run.
+fn assert_cell_invariants(cell: &Value) {
+    let id = cell["id"].as_str().unwrap();
+    let log = PathBuf::from(cell["log"].as_str().unwrap());
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        cell["leaked"].as_array().unwrap().is_empty(),
+        "{id} leaked: {cell}"
+    );
+    match cell["outcome"].as_str().unwrap() {
+        "daemon-failed" => {
+            let fatal = cell["fatal_line"]
+                .as_str()
+                .expect("a failed cell has a fatal line");
+            assert!(
+                log_text.contains(fatal),
+                "{id}: fatal line not in {}",
+                log.display()
+            );
+            assert!(cell["signature"].is_string(), "{id}: {cell}");
+            assert!(cell["timings_ms"]["dockerd_start_to_exit"].is_u64(), "{id}");
+        }
+        "ready" | "container-ok" | "container-failed" => {
+            assert!(
+                log_text.contains("API listen on"),
+                "{id}: {}",
+                log.display()
+            );
+            assert!(cell["dockerd"]["ServerVersion"].is_string(), "{id}: {cell}");
+            assert!(cell["timings_ms"]["dockerd_start_to_api"].is_u64(), "{id}");
+            assert!(
+                cell["timings_ms"]["dockerd_log_to_api_listen"].is_u64(),
+                "{id}"
+            );
+        }
+        other => panic!("{id}: the harness did not reach a verdict about dockerd: {other}: {cell}"),
+    }
+}
+
+#[test]
+fn design_matrix_runs_all_16_cells_under_both_runsc_versions() {
+    let Some((old, new)) = real_runtimes() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        old.to_str().unwrap(),
+        "--runsc",
+        new.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["schema"], "dindcheck/report/v1");
+    assert_eq!(report, read_report(&out.join("report.json")));
+    assert_eq!(cells(&report).len(), 16);
+    for c in cells(&report) {
+        assert_cell_invariants(c);
+        let label = c["axes"]["runsc"].as_str().unwrap();
+        assert!(
+            c["runsc_version"].as_str().unwrap().contains(label),
+            "the runsc label comes from its version: {c}"
+        );
+    }
+    // The Devices-cgroup failure, reproduced under runsc: the old sandbox
+    // kernel refuses the devices controller, and dockerd dies on it with
+    // exactly the flags the folklore fix recommends.
+    let folklore = [
+        ("cgroup_driver", "cgroupfs"),
+        ("cgroup_parent", "/"),
+        ("iptables", "false"),
+    ];
+    let old_cell = cell(
+        &report,
+        &[folklore.as_slice(), &[("runsc", "20221219")]].concat(),
+    );
+    assert_eq!(old_cell["outcome"], "daemon-failed", "{old_cell}");
+    assert_eq!(
+        old_cell["signature"], "devices-cgroup-missing",
+        "{old_cell}"
+    );
+    let failed: Vec<&str> = old_cell["cgroups"]["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"devices"), "{old_cell}");
+    let new_cell = cell(
+        &report,
+        &[folklore.as_slice(), &[("runsc", "20240729")]].concat(),
+    );
+    let mounted = new_cell["cgroups"]["mounted"].to_string();
+    assert!(mounted.contains("\"devices\""), "{new_cell}");
+    assert_ne!(
+        new_cell["signature"], "devices-cgroup-missing",
+        "{new_cell}"
+    );
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn native_cells_reproduce_the_devices_failure_without_gvisor() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo_root().join("scenarios/native-cgroups.yaml");
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--filter",
+        "iptables=false",
+        "--filter",
+        "cgroups=auto",
+        "--filter",
+        "cgroups=gvisor-2022",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report = read_report(&out.join("report.json"));
+    assert_eq!(cells(&report).len(), 2);
+    cells(&report).iter().for_each(assert_cell_invariants);
+    let hidden = cell(&report, &[("cgroups", "gvisor-2022")]);
+    assert_eq!(hidden["outcome"], "daemon-failed", "{hidden}");
+    assert_eq!(hidden["signature"], "devices-cgroup-missing", "{hidden}");
+    let full = cell(&report, &[("cgroups", "auto")]);
+    assert_eq!(full["outcome"], "ready", "{full}");
+    // The table on stdout names the signature and where the report went.
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("devices-cgroup-missing"), "{table}");
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn container_probe_runs_a_one_file_image_under_runsc_and_natively() {
+    let Some((_, new)) = real_runtimes() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let runsc_out = dir.path().join("runsc");
+    let native_out = dir.path().join("native");
+    let design = repo_root().join("scenarios/devices-cgroup.yaml");
+    let native = repo_root().join("scenarios/native-cgroups.yaml");
+    for (scenario, out, filters) in [
+        (
+            &design,
+            &runsc_out,
+            vec![
+                "cgroup_driver=cgroupfs",
+                "cgroup_parent=none",
+                "iptables=false",
+            ],
+        ),
+        (&native, &native_out, vec!["cgroups=auto", "iptables=false"]),
+    ] {
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--runsc",
+            new.to_str().unwrap(),
+            "--depth",
+            "container",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        for f in &filters {
+            args.extend(["--filter", f]);
+        }
+        let (pid, output) = run_dindcheck(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        let report = read_report(&out.join("report.json"));
+        assert_eq!(report["scenario"]["depth"], "container");
+        let only = &cells(&report)[0];
+        assert_cell_invariants(only);
+        assert_eq!(only["outcome"], "container-ok", "{only}");
+        assert!(only["timings_ms"]["container"].is_u64());
+        assert_nothing_left(pid);
+    }
+}
+
+/// A scenario whose dockerd is the fake one, in `mode`.
+fn fake_scenario(dir: &Path, sandbox: &str, mode: &str, timeout: u64) -> PathBuf {
+    write_scenario(
+        dir,
+        &format!("fake-{sandbox}-{mode}"),
+        &format!(
+            "sandbox: {sandbox}\ndockerd:\n  binary: {}\n  args: [--fake-mode={mode}]\n\
+             probe:\n  timeout_secs: {timeout}\n",
+            fake_dockerd_bin().display()
+        ),
+    )
+}
+
+#[test]
+fn a_crashing_daemon_is_reported_the_moment_it_exits() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = fake_scenario(dir.path(), "native", "crash", 60);
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let started = Instant::now();
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report = read_report(&out.join("report.json"));
+    let only = &cells(&report)[0];
+    assert_eq!(only["outcome"], "daemon-failed", "{only}");
+    assert_eq!(only["signature"], "devices-cgroup-missing", "{only}");
+    assert_eq!(only["detail"], "dockerd exited with exit status 1");
+    // Not a timing assertion: a verdict that waited for the 60 s timeout
+    // would mean exit detection is broken.
+    assert!(started.elapsed() < Duration::from_secs(55), "{only}");
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn a_hanging_daemon_times_out_and_leaves_nothing_under_runsc_and_natively() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for sandbox in ["native", "runsc"] {
+        let scenario = fake_scenario(dir.path(), sandbox, "hang-ignore-term", 60);
+        let out = dir.path().join(format!("out-{sandbox}"));
+        let args = [
+            "run",
+            scenario.to_str().unwrap(),
+            "--runsc",
+            runsc.to_str().unwrap(),
+            "--timeout",
+            "2",
+            "--grace",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        let (pid, output) = run_dindcheck(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        let report = read_report(&out.join("report.json"));
+        let only = &cells(&report)[0];
+        assert_eq!(only["outcome"], "timeout", "{sandbox}: {only}");
+        assert!(
+            only["detail"]
+                .as_str()
+                .unwrap()
+                .contains("neither answered /_ping nor exited"),
+            "{only}"
+        );
+        assert!(only["leaked"].as_array().unwrap().is_empty(), "{only}");
+        assert_nothing_left(pid);
+    }
+}
+
+#[test]
+fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for sandbox in ["runsc", "native"] {
+        let scenario = write_scenario(
+            dir.path(),
+            &format!("ctrl-c-{sandbox}"),
+            &format!(
+                "sandbox: {sandbox}\ndockerd:\n  binary: {}\n  args: [--fake-mode=hang-ignore-term]\n\
+                 probe:\n  timeout_secs: 120\naxes:\n  bridge: [default, none, b1, b2]\n",
+                fake_dockerd_bin().display()
+            ),
+        );
+        let out = dir.path().join(format!("out-{sandbox}"));
+        let mut child = Command::new(common::dindcheck_bin())
+            .current_dir(dir.path())
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "--jobs",
+                "2",
+                "--grace",
+                "1",
+            ])
+            .args([
+                "--runsc",
+                runsc.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Wait until both running cells have a dockerd, so there is
+        // something to tear down.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let spawned = |cell: usize| {
+            let logs = out.join("cells");
+            std::fs::read_dir(&logs)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| {
+                            e.file_name()
+                                .to_string_lossy()
+                                .starts_with(&format!("0{cell}-"))
+                        })
+                        .any(|e| {
+                            std::fs::read_to_string(e.path().join("sandbox.log"))
+                                .unwrap_or_default()
+                                .contains("dockerd-spawned")
+                        })
+                })
+                .unwrap_or(false)
+        };
+        while !(spawned(0) && spawned(1)) {
+            assert!(Instant::now() < deadline, "cells never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            !common::leftover_processes(pid).is_empty(),
+            "cells are running"
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let args = ["run", "(ctrl-c)", sandbox];
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{}",
+            explain(&args, &output)
+        );
+        let report = read_report(&out.join("report.json"));
+        assert_eq!(report["interrupted"], true);
+        let ran = cells(&report);
+        assert_eq!(ran.len(), 2, "no new cell starts after Ctrl-C: {report}");
+        for c in ran {
+            assert_eq!(c["outcome"], "error", "{c}");
+            assert_eq!(c["detail"], "interrupted before a verdict", "{c}");
+        }
+        assert_nothing_left(pid);
+    }
+}
