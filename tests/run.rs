@@ -352,7 +352,7 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
             ),
         );
         let out = dir.path().join(format!("out-{sandbox}"));
-        let mut child = Command::new(common::dindcheck_bin())
+        let child = Command::new(common::dindcheck_bin())
             .current_dir(dir.path())
             .args([
                 "run",
