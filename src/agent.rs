@@ -211,10 +211,23 @@ fn run_cell(spec: &AgentSpec) -> AgentResult {
     }
     let mut argv: Vec<OsString> = Vec::new();
     if spec.userns {
-        // `unshare -r` maps root to root for one id only, which is what makes
-        // moby's userns.RunningInUserNS() true (a full 0-4294967295 map would
-        // not count as a user namespace).
-        argv.extend(["unshare", "--user", "--map-root-user", "--mount", "--"].map(OsString::from));
+        // Map ids 0-65535 to themselves: root stays root, the docker group
+        // keeps its id (dockerd chowns its socket to it), and because the
+        // map is not the full 0-4294967295 range, moby's
+        // userns.RunningInUserNS() is true. Propagation stays unchanged:
+        // runsc 20221219 refuses to change it (EPERM).
+        argv.extend(
+            [
+                "unshare",
+                "--user",
+                "--map-users=0,0,65536",
+                "--map-groups=0,0,65536",
+                "--mount",
+                "--propagation=unchanged",
+                "--",
+            ]
+            .map(OsString::from),
+        );
     }
     argv.extend(spec.dockerd_argv.iter().map(OsString::from));
     let mut env: Vec<(OsString, OsString)> =
