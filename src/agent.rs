@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::api::{DaemonInfo, EngineClient};
 use crate::engine::image::single_binary_image;
-use crate::outcome::{CgroupReport, Outcome};
+use crate::outcome::{CgroupReport, Outcome, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::scenario::{CgroupLayout, Depth};
@@ -111,10 +111,14 @@ pub struct AgentResult {
     pub dockerd: Option<DaemonInfo>,
     /// What was mounted at /sys/fs/cgroup.
     pub cgroups: CgroupReport,
+    /// From the agent's start to dockerd's spawn: mounts and cgroup layout.
+    pub setup_ms: u64,
     /// Spawn to first `/_ping` answer.
     pub dockerd_start_to_api_ms: Option<u64>,
     /// Spawn to exit, for a daemon that died.
     pub dockerd_start_to_exit_ms: Option<u64>,
+    /// The `GET /info` round trip after readiness.
+    pub info_ms: Option<u64>,
     /// The container probe's duration.
     pub container_ms: Option<u64>,
 }
@@ -162,6 +166,7 @@ pub fn parse_event(line: &str) -> Option<AgentEvent> {
 /// [`AgentError`] when the spec cannot be read; every later failure is
 /// reported as an `error` result instead.
 pub fn run_agent(spec_path: &Path) -> Result<(), AgentError> {
+    let agent_started = Instant::now();
     emit(&AgentEvent::Started);
     let text = std::fs::read_to_string(spec_path).map_err(|source| AgentError::ReadSpec {
         path: spec_path.to_owned(),
@@ -171,18 +176,20 @@ pub fn run_agent(spec_path: &Path) -> Result<(), AgentError> {
         path: spec_path.to_owned(),
         source,
     })?;
-    let result = run_cell(&spec);
+    let result = run_cell(&spec, agent_started);
     emit(&AgentEvent::Result(Box::new(result)));
     Ok(())
 }
 
-fn run_cell(spec: &AgentSpec) -> AgentResult {
+fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     let mut result = AgentResult {
         outcome: Outcome::Error,
         detail: None,
         dockerd_exit: None,
         dockerd: None,
         cgroups: CgroupReport::default(),
+        setup_ms: 0,
+        info_ms: None,
         dockerd_start_to_api_ms: None,
         dockerd_start_to_exit_ms: None,
         container_ms: None,
@@ -246,6 +253,7 @@ fn run_cell(spec: &AgentSpec) -> AgentResult {
         isolate: false,
     };
     let started = Instant::now();
+    result.setup_ms = millis(started.duration_since(agent_started));
     let mut dockerd = match Supervised::spawn(&spawn) {
         Ok(child) => child,
         Err(err) => {
@@ -281,10 +289,12 @@ fn run_cell(spec: &AgentSpec) -> AgentResult {
             return result;
         }
         std::thread::sleep(backoff.min(deadline - now));
-        backoff = (backoff * 2).min(Duration::from_millis(25));
+        backoff = (backoff * 2).min(Duration::from_millis(10));
     }
     result.outcome = Outcome::Ready;
+    let info_started = Instant::now();
     result.dockerd = client.info().ok();
+    result.info_ms = Some(millis(info_started.elapsed()));
     if spec.depth == Depth::Container {
         let probe_started = Instant::now();
         let (outcome, detail) = probe_container(&client, &spec.busybox, deadline);
@@ -443,10 +453,6 @@ fn parse_proc_cgroups(text: &str) -> Vec<String> {
             (fields.len() >= 4 && fields[3] == "1").then(|| fields[0].to_owned())
         })
         .collect()
-}
-
-fn millis(d: Duration) -> u64 {
-    d.as_millis().try_into().unwrap_or(u64::MAX)
 }
 
 /// An error and its causes on one line, `a: b: c`.

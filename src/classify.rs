@@ -256,6 +256,42 @@ mod tests {
         );
     }
 
+    /// Logs kept by real runs classify to the signature they are filed under.
+    #[rstest::rstest]
+    fn captured_failure_logs_classify_to_their_directory(
+        #[files("fixtures/logs/*/match/*.log")] path: std::path::PathBuf,
+    ) {
+        let expected = path
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::file_name)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let log = std::fs::read_to_string(&path).unwrap();
+        let got = SignatureSet::builtin().classify_log(&log);
+        assert_eq!(
+            got.signature.as_deref(),
+            Some(expected.as_str()),
+            "{}",
+            path.display()
+        );
+        assert!(log.contains(got.fatal_line.as_deref().unwrap()));
+    }
+
+    /// Healthy logs carry harmless error lines (overlay fallbacks, missing
+    /// modprobe); no catalogue entry may claim them.
+    #[rstest::rstest]
+    fn healthy_logs_match_no_signature(
+        #[files("fixtures/logs/ready/*.log")] path: std::path::PathBuf,
+    ) {
+        let set = SignatureSet::builtin();
+        let log = std::fs::read_to_string(&path).unwrap();
+        for line in log.lines() {
+            assert_eq!(set.match_line(line).map(|e| &e.id), None, "{line}");
+        }
+    }
+
     #[test]
     fn bad_pattern_names_its_id() {
         let text = "signatures:\n  - {id: a, pattern: '(', category: c, title: t, root_cause: r, fix: f, source: s}\n";

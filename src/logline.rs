@@ -103,11 +103,13 @@ fn level_from(text: &str) -> Option<Level> {
 }
 
 /// dockerd's last words are printed without logrus framing
-/// (cmd/dockerd/docker.go: `fmt.Fprintf(os.Stderr, "failed to start daemon: %v\n", err)`
-/// in 20.10; 26.1 prints the same prefix).
+/// (cmd/dockerd/docker.go prints the error `DaemonCli.start` returned:
+/// `failed to start daemon: …`, `failed to load listeners: …`,
+/// `failed to start containerd: …`), and Go runtime crashes start with
+/// `panic:` or `fatal error:`.
 fn plain_fatal(raw: &str) -> bool {
     let t = raw.trim_start();
-    t.starts_with("failed to start daemon")
+    (t.starts_with("failed to ") && !t.contains("level="))
         || t.starts_with("panic:")
         || t.starts_with("fatal error:")
 }
@@ -180,6 +182,14 @@ mod tests {
             l.msg,
             "failed to start daemon: Devices cgroup isn't mounted"
         );
+    }
+
+    #[test]
+    fn other_plain_last_words_are_fatal() {
+        let l = parse(
+            "failed to load listeners: can't create unix socket /x: chown /x: invalid argument",
+        );
+        assert_eq!(l.level, Some(Level::Fatal));
     }
 
     #[test]

@@ -74,17 +74,26 @@ impl Outcome {
     }
 }
 
+/// A duration in whole milliseconds, as reports carry them.
+pub fn millis(d: std::time::Duration) -> u64 {
+    d.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
 /// Phase durations of one cell, in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// From spawning the sandbox to the agent's first word inside it.
     pub sandbox_start: Option<u64>,
+    /// The agent's mounts before dockerd starts (agent clock).
+    pub agent_setup: Option<u64>,
     /// From spawning dockerd to the first `200 OK` on `/_ping` (agent clock).
     pub dockerd_start_to_api: Option<u64>,
     /// dockerd's own time from its first log line to `API listen on`.
     pub dockerd_log_to_api_listen: Option<u64>,
     /// From spawning dockerd to its exit, for a daemon that failed.
     pub dockerd_start_to_exit: Option<u64>,
+    /// The `GET /info` round trip after readiness.
+    pub info: Option<u64>,
     /// The container probe: image load, create, start, wait.
     pub container: Option<u64>,
     /// From spawning the sandbox to the verdict.

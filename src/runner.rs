@@ -17,7 +17,7 @@ use crate::agent::{AgentEvent, AgentResult, parse_event};
 use crate::classify::{Classification, SignatureSet};
 use crate::logline;
 use crate::matrix::Cell;
-use crate::outcome::{CellResult, Outcome, Timings};
+use crate::outcome::{CellResult, Outcome, Timings, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
@@ -235,8 +235,10 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
         result.detail = agent.detail;
         result.dockerd = agent.dockerd;
         result.cgroups = Some(agent.cgroups);
+        result.timings_ms.agent_setup = Some(agent.setup_ms);
         result.timings_ms.dockerd_start_to_api = agent.dockerd_start_to_api_ms;
         result.timings_ms.dockerd_start_to_exit = agent.dockerd_start_to_exit_ms;
+        result.timings_ms.info = agent.info_ms;
         result.timings_ms.container = agent.container_ms;
         if let Some(exit) = agent.dockerd_exit
             && result.outcome == Outcome::DaemonFailed
@@ -328,10 +330,6 @@ fn strip_events(text: &str) -> String {
         .filter(|l| parse_event(l).is_none())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn millis(d: Duration) -> u64 {
-    d.as_millis().try_into().unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
