@@ -218,23 +218,11 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     }
     let mut argv: Vec<OsString> = Vec::new();
     if spec.userns {
-        // Map ids 0-65535 to themselves: root stays root, the docker group
-        // keeps its id (dockerd chowns its socket to it), and because the
-        // map is not the full 0-4294967295 range, moby's
-        // userns.RunningInUserNS() is true. Propagation stays unchanged:
-        // runsc 20221219 refuses to change it (EPERM).
-        argv.extend(
-            [
-                "unshare",
-                "--user",
-                "--map-users=0,0,65536",
-                "--map-groups=0,0,65536",
-                "--mount",
-                "--propagation=unchanged",
-                "--",
-            ]
-            .map(OsString::from),
-        );
+        // `dindcheck __userns-exec` maps ids 0-65535 to themselves (root
+        // stays root; the docker group keeps its id, which dockerd chowns
+        // its socket to) and execs dockerd; see process::userns.
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+        argv.extend([exe.into_os_string(), "__userns-exec".into(), "--".into()]);
     }
     argv.extend(spec.dockerd_argv.iter().map(OsString::from));
     let mut env: Vec<(OsString, OsString)> =
@@ -309,6 +297,30 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     dockerd.terminate(Duration::ZERO);
     result
 }
+
+/// `dindcheck __userns-exec PROGRAM…`: enters a mapped user namespace and
+/// execs the program. Returns only on failure.
+pub fn userns_exec(argv: &[OsString]) -> crate::errors::HarnessError {
+    use std::os::unix::process::CommandExt;
+    let error = |message: String| crate::errors::HarnessError::Environment {
+        message,
+        hint: "the sandbox must allow user namespaces".to_owned(),
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return error("__userns-exec needs a program".to_owned());
+    };
+    if let Err(err) = crate::process::userns::enter_mapped_userns(USERNS_IDS) {
+        return error(error_chain(&err));
+    }
+    let err = std::process::Command::new(program).args(args).exec();
+    error(format!(
+        "failed to exec {}: {err}",
+        program.to_string_lossy()
+    ))
+}
+
+/// How many ids the user-namespace variant maps (0..65536 onto themselves).
+const USERNS_IDS: u32 = 65536;
 
 /// Loads the one-file image and runs it; returns the outcome and a detail.
 fn probe_container(

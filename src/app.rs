@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<u8, HarnessError> {
             crate::agent::run_agent(&spec)?;
             Ok(EXIT_OK)
         }
+        Command::UsernsExec { argv } => Err(crate::agent::userns_exec(&argv)),
         Command::Validate(args) => validate(&args.scenarios),
         Command::List(args) => list(&args, &stdout_styles),
         Command::Run(args) => run_matrix(&args, &stdout_styles, &stderr_styles),

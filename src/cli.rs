@@ -29,6 +29,13 @@ pub enum Command {
     List(ListArgs),
     /// Check scenario files and exit.
     Validate(ValidateArgs),
+    /// Enter a mapped user namespace, then exec PROGRAM (internal).
+    #[command(name = "__userns-exec", hide = true)]
+    UsernsExec {
+        /// The program and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        argv: Vec<std::ffi::OsString>,
+    },
     /// The in-sandbox agent (internal).
     #[command(name = "__agent", hide = true)]
     Agent {

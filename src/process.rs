@@ -5,3 +5,4 @@ pub mod child;
 pub mod mounts;
 pub mod signals;
 pub mod sweep;
+pub mod userns;

@@ -427,3 +427,33 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
         assert_nothing_left(pid);
     }
 }
+
+#[test]
+fn a_user_namespace_gets_dockerd_past_the_devices_check_on_old_runsc() {
+    let Some((old, _)) = real_runtimes() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo_root().join("scenarios/userns.yaml");
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        old.to_str().unwrap(),
+        "--filter",
+        "bridge=none",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report = read_report(&out.join("report.json"));
+    cells(&report).iter().for_each(assert_cell_invariants);
+    let plain = cell(&report, &[("userns", "false")]);
+    assert_eq!(plain["signature"], "devices-cgroup-missing", "{plain}");
+    let in_userns = cell(&report, &[("userns", "true")]);
+    assert_eq!(in_userns["outcome"], "ready", "{in_userns}");
+    assert_nothing_left(pid);
+}
