@@ -285,14 +285,16 @@ fn run_matrix(
     styles: &Styles,
     progress_styles: &Styles,
 ) -> Result<u8, HarnessError> {
-    let signatures = SignatureSet::builtin();
-    let mut prepared = prepare(&args.matrix, &signatures, true)?;
     if !nix::unistd::geteuid().is_root() {
         return Err(HarnessError::Environment {
             message: "dindcheck run needs root".to_owned(),
-            hint: "runsc, the sandbox's namespaces and the agent's mounts need root; run it as root (e.g. with sudo)".to_owned(),
+            hint: "runsc, the sandbox's namespaces and the agent's mounts need root; run it as \
+                   root (e.g. with sudo); `dindcheck validate` and `list` do not"
+                .to_owned(),
         });
     }
+    let signatures = SignatureSet::builtin();
+    let mut prepared = prepare(&args.matrix, &signatures, true)?;
     for p in &mut prepared {
         for cell in &mut p.cells {
             if let Some(depth) = args.depth {
