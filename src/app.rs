@@ -7,24 +7,26 @@
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::binaries::{self, Binary, install_hint, version_label};
 use crate::classify::SignatureSet;
-use crate::cli::{Cli, ColorChoice, Command, Format, ListArgs, MatrixArgs, RunArgs, parse_filters};
+use crate::cli::{
+    Cli, ColorChoice, Command, Format, ListArgs, ListFormat, MatrixArgs, RunArgs, parse_filters,
+};
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::matrix::{self, Cell};
-use crate::outcome::{CellResult, HostInfo, RunReport, SCHEMA, ScenarioInfo};
+use crate::outcome::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::process::signals::{self, Shutdown, shutdown_level};
 use crate::process::sweep;
+use crate::report::progress::{Progress, ProgressMode};
 use crate::report::{self, json, styles::Styles, table};
-use crate::runner::{self, RunContext};
+use crate::runner::RunContext;
 use crate::scenario::{
-    Axis, AxisValue, RUNSC_AXIS, SandboxKind, Scenario, ValueSpec, check_selector, load_scenario,
-    split_label,
+    Axis, AxisValue, ExpectationRule, RUNSC_AXIS, SandboxKind, Scenario, ValueSpec, check_selector,
+    load_scenario, replace_expectations, split_label,
 };
+use crate::schedule::{self, Schedule};
 
 /// The scenario `run` and `list` use when none is given.
 pub const DEFAULT_SCENARIO: &str = "scenarios/devices-cgroup.yaml";
@@ -122,7 +124,10 @@ fn prepare(
             .then(|| filter.clone())
             .into_iter()
             .collect();
-        let cells = matrix::expand(&scenario, &axes, &filters);
+        let mut cells = matrix::expand(&scenario, &axes, &filters);
+        if let Some(shard) = matrix_args.shard {
+            cells = matrix::shard(cells, shard);
+        }
         prepared.push(Prepared {
             scenario,
             axes,
@@ -227,32 +232,24 @@ fn check_unique_labels(axis: &Axis) -> Result<(), HarnessError> {
 fn list(args: &ListArgs, styles: &Styles) -> Result<u8, HarnessError> {
     let signatures = SignatureSet::builtin();
     let prepared = prepare(&args.matrix, &signatures, false)?;
+    if args.shards == Some(0) {
+        return Err(HarnessError::Usage {
+            message: "--shards must be at least 1".to_owned(),
+        });
+    }
     let mut out = std::io::stdout().lock();
     let result: std::io::Result<()> = (|| {
         for p in &prepared {
             match args.format {
-                Format::Json => {
-                    let cells: Vec<serde_json::Value> = p
-                        .cells
-                        .iter()
-                        .map(|c| {
-                            serde_json::json!({
-                                "id": c.id,
-                                "index": c.index,
-                                "axes": c.axes,
-                                "sandbox": c.settings.sandbox.to_string(),
-                                "runsc": c.settings.runsc,
-                                "runsc_flags": c.settings.runsc_flags,
-                                "cgroups": c.settings.cgroups.to_string(),
-                                "dockerd": c.settings.dockerd,
-                                "dockerd_args": c.settings.dockerd_args,
-                            })
-                        })
-                        .collect();
+                ListFormat::Json => {
+                    let cells: Vec<serde_json::Value> = p.cells.iter().map(cell_json).collect();
                     let doc = serde_json::json!({"scenario": p.scenario.name, "cells": cells});
                     writeln!(out, "{doc}")?;
                 }
-                Format::Table => {
+                ListFormat::GithubMatrix => {
+                    writeln!(out, "{}", github_matrix(p, args.shards))?;
+                }
+                ListFormat::Table => {
                     use owo_colors::OwoColorize;
                     writeln!(
                         out,
@@ -280,6 +277,48 @@ fn list(args: &ListArgs, styles: &Styles) -> Result<u8, HarnessError> {
     }
 }
 
+fn cell_json(c: &Cell) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "index": c.index,
+        "axes": c.axes,
+        "sandbox": c.settings.sandbox.to_string(),
+        "runsc": c.settings.runsc,
+        "runsc_flags": c.settings.runsc_flags,
+        "cgroups": c.settings.cgroups.to_string(),
+        "dockerd": c.settings.dockerd,
+        "dockerd_args": c.settings.dockerd_args,
+    })
+}
+
+/// The JSON a GitHub Actions `strategy.matrix` takes (`fromJSON(…)`): one
+/// `include` entry per shard (`--shard` value) or per cell (its `--filter`
+/// arguments and id).
+fn github_matrix(p: &Prepared, shards: Option<usize>) -> serde_json::Value {
+    let include: Vec<serde_json::Value> = match shards {
+        Some(n) => (1..=n)
+            .map(|k| serde_json::json!({"scenario": p.scenario.path, "shard": format!("{k}/{n}")}))
+            .collect(),
+        None => p
+            .cells
+            .iter()
+            .map(|c| {
+                let filter: Vec<String> = c
+                    .axes
+                    .iter()
+                    .map(|(k, v)| format!("--filter={k}={v}"))
+                    .collect();
+                serde_json::json!({
+                    "scenario": p.scenario.path,
+                    "cell": c.id,
+                    "filter": filter.join(" "),
+                })
+            })
+            .collect(),
+    };
+    serde_json::json!({ "include": include })
+}
+
 fn run_matrix(
     args: &RunArgs,
     styles: &Styles,
@@ -295,7 +334,24 @@ fn run_matrix(
     }
     let signatures = SignatureSet::builtin();
     let mut prepared = prepare(&args.matrix, &signatures, true)?;
+    let narrowed = args.matrix.shard.is_some()
+        || args.rerun_failed.is_some()
+        || !args.matrix.filter.is_empty();
+    if args.update_expectations && narrowed {
+        return Err(HarnessError::Usage {
+            message: "--update-expectations needs the full matrix; drop --filter, --shard and \
+                      --rerun-failed"
+                .to_owned(),
+        });
+    }
+    let rerun = match &args.rerun_failed {
+        Some(path) => Some(json::read(path)?),
+        None => None,
+    };
     for p in &mut prepared {
+        if let Some(previous) = &rerun {
+            p.cells = failed_cells_of(previous, &p.scenario.name, std::mem::take(&mut p.cells))?;
+        }
         for cell in &mut p.cells {
             if let Some(depth) = args.depth {
                 cell.settings.depth = depth.into();
@@ -304,7 +360,7 @@ fn run_matrix(
                 cell.settings.timeout_secs = timeout.max(1);
             }
         }
-        preflight(p)?;
+        preflight(p, args.matrix.shard.is_some())?;
     }
     signals::install().map_err(HarnessError::Supervision)?;
     sweep::become_subreaper().map_err(HarnessError::Supervision)?;
@@ -330,6 +386,13 @@ fn run_matrix(
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
     let several = prepared.len() > 1;
+    let progress_mode = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bar(*progress_styles)
+    } else {
+        ProgressMode::Lines(*progress_styles)
+    };
     let mut exit = EXIT_OK;
     let mut interrupted = false;
     for p in &prepared {
@@ -348,12 +411,12 @@ fn run_matrix(
             runsc_versions: &p.runsc_versions,
         };
         let started_at = jiff::Timestamp::now().to_string();
-        let cells = run_cells(
-            &ctx,
-            &p.cells,
+        let progress = Progress::new(progress_mode, p.cells.len(), &p.scenario.name);
+        let schedule = Schedule {
             jobs,
-            (!args.quiet).then_some(progress_styles),
-        );
+            retries: args.retries,
+        };
+        let cells = schedule::run_all(&ctx, &p.cells, schedule, &progress);
         let report = RunReport {
             schema: SCHEMA.to_owned(),
             scenario: ScenarioInfo {
@@ -398,6 +461,12 @@ fn run_matrix(
         if !args.quiet {
             eprintln!("report: {}", report_path.display());
         }
+        if args.update_expectations && !report.interrupted {
+            update_expectations(&p.scenario.path, &report)?;
+            if !args.quiet {
+                eprintln!("expectations written to {}", p.scenario.path.display());
+            }
+        }
         if report.has_failed_expectation() {
             exit = EXIT_EXPECTATION_FAILED;
         }
@@ -425,8 +494,9 @@ fn ignore_broken_pipe(result: Result<(), report::ReportError>) -> Result<(), Har
 }
 
 /// Checks what the cells need before any of them starts.
-fn preflight(p: &Prepared) -> Result<(), HarnessError> {
-    if p.cells.is_empty() {
+fn preflight(p: &Prepared, sharded: bool) -> Result<(), HarnessError> {
+    // A shard of a small matrix may be empty; that is not a mistake.
+    if p.cells.is_empty() && !sharded {
         return Err(HarnessError::Usage {
             message: format!(
                 "scenario `{}` has no cells left after include/exclude and --filter",
@@ -458,38 +528,67 @@ fn preflight(p: &Prepared) -> Result<(), HarnessError> {
     Ok(())
 }
 
-/// Runs cells on `jobs` worker threads; returns results in matrix order.
-fn run_cells(
-    ctx: &RunContext<'_>,
-    cells: &[Cell],
-    jobs: usize,
-    progress: Option<&Styles>,
-) -> Vec<CellResult> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, CellResult)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(cells.len()) {
-            scope.spawn(|| {
-                loop {
-                    if shutdown_level() != Shutdown::None {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(cell) = cells.get(i) else { break };
-                    let result = runner::run_cell(ctx, cell);
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    if let Some(styles) = progress {
-                        eprintln!("{}", table::progress_line(n, cells.len(), &result, styles));
-                    }
-                    if let Ok(mut all) = results.lock() {
-                        all.push((i, result));
-                    }
-                }
-            });
-        }
-    });
-    let mut all = results.into_inner().unwrap_or_default();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+/// The cells of `scenario` that failed or missed their expectation in an
+/// earlier report, for `--rerun-failed`.
+fn failed_cells_of(
+    previous: &RunReport,
+    scenario: &str,
+    cells: Vec<Cell>,
+) -> Result<Vec<Cell>, HarnessError> {
+    if previous.scenario.name != scenario {
+        return Err(HarnessError::Usage {
+            message: format!(
+                "--rerun-failed: the report is of scenario `{}`, not `{scenario}`",
+                previous.scenario.name
+            ),
+        });
+    }
+    let failed: std::collections::HashSet<&str> = previous
+        .cells
+        .iter()
+        .filter(|c| c.outcome.is_failure() || c.expectation_met == Some(false) || c.flaky)
+        .map(|c| c.id.as_str())
+        .collect();
+    Ok(cells
+        .into_iter()
+        .filter(|c| failed.contains(c.id.as_str()))
+        .collect())
+}
+
+/// Rewrites the scenario's `expect:` block so each cell expects what it
+/// just did (`--update-expectations`).
+fn update_expectations(path: &Path, report: &RunReport) -> Result<(), HarnessError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        HarnessError::Scenario(crate::scenario::LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    })?;
+    let rules: Vec<ExpectationRule> = report
+        .cells
+        .iter()
+        .map(|c| ExpectationRule {
+            when: c.axes.clone(),
+            outcome: c.outcome.name().to_owned(),
+            signature: c.signature.clone().unwrap_or_else(|| "none".to_owned()),
+        })
+        .collect();
+    let note = format!(
+        "Written by `dindcheck run --update-expectations` from the run of {}.",
+        report.started_at
+    );
+    let new = replace_expectations(&text, &rules, &note);
+    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    report::write_atomic(path, |out| {
+        out.write_all(new.as_bytes())
+            .map_err(|source| report::ReportError::Write {
+                path: path.to_owned(),
+                source,
+            })
+    })?;
+    // The temporary file was created 0600; give the scenario its mode back.
+    if let Some(permissions) = permissions {
+        let _ = std::fs::set_permissions(path, permissions);
+    }
+    Ok(())
 }

@@ -57,6 +57,10 @@ pub struct MatrixArgs {
     /// the values, different axes: all).
     #[arg(long = "filter", value_name = "AXIS=VALUE")]
     pub filter: Vec<String>,
+    /// Only shard K of N (1-based): every N-th cell from the K-th, for fanning
+    /// a matrix out over CI jobs.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::matrix::Shard>,
 }
 
 /// `dindcheck run`.
@@ -83,9 +87,18 @@ pub struct RunArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// No progress lines on stderr.
+    /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Run a failed cell up to N more times; a differing verdict marks it flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: usize,
+    /// Run only the cells that failed (or missed their expectation) in REPORT.
+    #[arg(long, value_name = "REPORT.json")]
+    pub rerun_failed: Option<PathBuf>,
+    /// Rewrite each scenario's `expect:` block from this run's verdicts.
+    #[arg(long)]
+    pub update_expectations: bool,
 }
 
 /// `dindcheck list`.
@@ -95,8 +108,23 @@ pub struct ListArgs {
     #[command(flatten)]
     pub matrix: MatrixArgs,
     /// What to print.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// With `--format github-matrix`: one matrix entry per shard (`K/N`)
+    /// instead of one per cell.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+}
+
+/// `list` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Cell IDs for people.
+    Table,
+    /// One JSON document per scenario with each cell's settings.
+    Json,
+    /// The JSON a GitHub Actions `strategy.matrix` consumes.
+    GithubMatrix,
 }
 
 /// `dindcheck validate`.

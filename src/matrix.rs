@@ -99,6 +99,49 @@ pub fn full_size(axes: &[Axis]) -> usize {
     axes.iter().map(|a| a.values.len()).product()
 }
 
+/// One shard of a matrix: `K/N`, 1-based, as CI jobs count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, from 1.
+    pub index: usize,
+    /// How many shards.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/5)");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Keeps shard `shard` of `cells`: every N-th cell in matrix order, starting
+/// at the K-th. The same scenario and filters give the same shards on any
+/// machine, the shards are disjoint, their union is all cells, and their
+/// sizes differ by at most one.
+pub fn shard(cells: Vec<Cell>, shard: Shard) -> Vec<Cell> {
+    cells
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| position % shard.count == shard.index - 1)
+        .map(|(_, cell)| cell)
+        .collect()
+}
+
 /// `name[a=1,b=2]`, or just `name` for a matrix without axes.
 pub fn cell_id(scenario: &str, labels: &IndexMap<String, String>) -> String {
     if labels.is_empty() {
@@ -273,6 +316,39 @@ axes:
             cells[1].expectation.as_ref().unwrap().outcome.as_deref(),
             Some("ready")
         );
+    }
+
+    #[rstest::rstest]
+    fn shards_cover_every_cell_exactly_once(#[values(1, 2, 3, 4, 5)] count: usize) {
+        let s = load_scenario_text(DESIGN).unwrap();
+        let all = expand(&s, &s.axes, &[]);
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        for index in 1..=count {
+            let part = shard(all.clone(), Shard { index, count });
+            sizes.push(part.len());
+            seen.extend(part.into_iter().map(|c| c.id));
+        }
+        let mut expected: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+        seen.sort();
+        expected.sort();
+        assert_eq!(seen, expected, "every cell once");
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
+    }
+
+    #[rstest::rstest]
+    #[case("1/1", Some((1, 1)))]
+    #[case("3/5", Some((3, 5)))]
+    #[case("0/5", None)]
+    #[case("6/5", None)]
+    #[case("2", None)]
+    #[case("a/b", None)]
+    fn shard_parsing(#[case] text: &str, #[case] want: Option<(usize, usize)>) {
+        let got = text.parse::<Shard>().ok().map(|s| (s.index, s.count));
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -133,12 +133,30 @@ pub struct CellResult {
     pub cgroups: Option<CgroupReport>,
     /// Processes, mounts or directories the sweep had to remove after teardown.
     pub leaked: Vec<String>,
+    /// Later attempts, when `--retries` re-ran this failed cell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Attempt>,
+    /// A retry's verdict differed from the first: the cell is flaky. The
+    /// cell keeps its first verdict, so a flaky failure never passes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
     /// The expectation that applied, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,
     /// Whether the expectation held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expectation_met: Option<bool>,
+}
+
+/// One re-run of a cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The attempt's outcome.
+    pub outcome: Outcome,
+    /// Its signature.
+    pub signature: Option<String>,
+    /// Its kept dockerd log.
+    pub log: PathBuf,
 }
 
 /// What the agent mounted at `/sys/fs/cgroup`.
@@ -218,9 +236,12 @@ pub struct HostInfo {
 }
 
 impl RunReport {
-    /// Whether any cell missed its expectation.
+    /// Whether any cell missed its expectation or turned out flaky: what
+    /// makes `run` exit 1.
     pub fn has_failed_expectation(&self) -> bool {
-        self.cells.iter().any(|c| c.expectation_met == Some(false))
+        self.cells
+            .iter()
+            .any(|c| c.expectation_met == Some(false) || c.flaky)
     }
 }
 

@@ -5,6 +5,7 @@
 //! place, so a reader never sees half a report.
 
 pub mod json;
+pub mod progress;
 pub mod styles;
 pub mod table;
 

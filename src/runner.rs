@@ -52,15 +52,23 @@ pub struct RunContext<'a> {
     pub runsc_versions: &'a HashMap<String, String>,
 }
 
-/// The marker value of a cell.
-pub fn marker(run_id: &str, index: usize) -> String {
-    format!("{run_id}/{index}")
+/// The marker value of a cell's attempt (0 for the first run).
+pub fn marker(run_id: &str, index: usize, attempt: usize) -> String {
+    match attempt {
+        0 => format!("{run_id}/{index}"),
+        n => format!("{run_id}/{index}.{n}"),
+    }
 }
 
-/// Runs `cell` to a verdict and cleans up after it.
-pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell) -> CellResult {
+/// Runs `cell` to a verdict and cleans up after it. `attempt` is 0 for the
+/// first run and counts `--retries`; each attempt keeps its own logs.
+pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult {
     let started = Instant::now();
-    let artifacts = ctx.out_dir.join("cells").join(artifact_dir_name(cell));
+    let mut dir_name = artifact_dir_name(cell);
+    if attempt > 0 {
+        dir_name.push_str(&format!(".retry{attempt}"));
+    }
+    let artifacts = ctx.out_dir.join("cells").join(dir_name);
     let mut result = CellResult {
         id: cell.id.clone(),
         axes: cell.axes.clone(),
@@ -80,6 +88,8 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell) -> CellResult {
         sandbox_log: artifacts.join("sandbox.log"),
         cgroups: None,
         leaked: Vec::new(),
+        retries: Vec::new(),
+        flaky: false,
         expected: cell.expectation.clone(),
         expectation_met: None,
     };
@@ -91,7 +101,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell) -> CellResult {
             return finish(ctx, result);
         }
     };
-    let marker = marker(&ctx.run_id, cell.index);
+    let marker = marker(&ctx.run_id, cell.index, attempt);
     let spec = SpawnSpec {
         argv: host_argv(cell, &paths, &ctx.agent_exe),
         env: vec![(MARKER_VAR.into(), marker.clone().into())],

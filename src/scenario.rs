@@ -2,6 +2,7 @@
 
 mod load;
 mod model;
+mod rewrite;
 mod validated;
 
 pub use load::{LoadError, Position, load_scenario, parse_yaml};
@@ -9,6 +10,7 @@ pub use model::{
     AxisSpec, CgroupLayout, Depth, ExpectRule, OneOrMany, SandboxKind, ScenarioFile, Selector,
     ValueSpec,
 };
+pub use rewrite::{ExpectationRule, replace_expectations};
 pub use validated::{
     Axis, AxisValue, BUILTIN_AXES, RUNSC_AXIS, Scenario, check_selector, is_label_safe, split_label,
 };

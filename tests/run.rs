@@ -457,3 +457,142 @@ fn a_user_namespace_gets_dockerd_past_the_devices_check_on_old_runsc() {
     assert_eq!(in_userns["outcome"], "ready", "{in_userns}");
     assert_nothing_left(pid);
 }
+
+/// A native scenario of fake daemons: one value crashes, one is ready.
+fn two_cell_scenario(dir: &Path) -> PathBuf {
+    write_scenario(
+        dir,
+        "two-cells",
+        &format!(
+            "# two fake daemons\nname: two-cells\nsandbox: native\ndockerd:\n  binary: {}\n\
+             axes:\n  behaviour:\n    crashes: {{dockerd_args: [--fake-mode=crash]}}\n    \
+             starts: {{dockerd_args: [--fake-mode=ready]}}\n",
+            fake_dockerd_bin().display()
+        ),
+    )
+}
+
+#[test]
+fn update_expectations_then_rerun_failed_cells_only() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = two_cell_scenario(dir.path());
+    let first = dir.path().join("first");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--update-expectations",
+        "--out",
+        first.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    assert!(
+        text.starts_with("# two fake daemons\n"),
+        "comments kept: {text}"
+    );
+    assert!(text.contains("- when: {behaviour: \"crashes\"}\n    outcome: daemon-failed\n    signature: devices-cgroup-missing"), "{text}");
+    assert!(
+        text.contains("- when: {behaviour: \"starts\"}\n    outcome: ready\n    signature: none"),
+        "{text}"
+    );
+
+    // The blessed expectations hold on the next run; only the failed cell reruns.
+    let second = dir.path().join("second");
+    let first_report = first.join("report.json");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--rerun-failed",
+        first_report.to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report = read_report(&second.join("report.json"));
+    assert_eq!(cells(&report).len(), 1);
+    assert_eq!(cells(&report)[0]["axes"]["behaviour"], "crashes");
+    assert_eq!(cells(&report)[0]["expectation_met"], true);
+    assert_nothing_left(pid);
+
+    // An expectation that no longer holds makes the run exit 1.
+    std::fs::write(
+        &scenario,
+        text.replace("outcome: ready", "outcome: container-ok"),
+    )
+    .unwrap();
+    let third = dir.path().join("third");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        third.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&args, &output));
+    let report = read_report(&third.join("report.json"));
+    assert_eq!(
+        cell(&report, &[("behaviour", "starts")])["expectation_met"],
+        false
+    );
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("crashed-once");
+    let scenario = write_scenario(
+        dir.path(),
+        "flaky",
+        &format!(
+            "sandbox: native\ndockerd:\n  binary: {}\n  args: [--fake-crash-once={}]\n",
+            fake_dockerd_bin().display(),
+            state.display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--retries",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "flaky fails the run: {}",
+        explain(&args, &output)
+    );
+    let report = read_report(&out.join("report.json"));
+    let only = &cells(&report)[0];
+    assert_eq!(only["outcome"], "daemon-failed", "{only}");
+    assert_eq!(only["flaky"], true, "{only}");
+    let retries = only["retries"].as_array().unwrap();
+    assert_eq!(
+        retries.len(),
+        1,
+        "stops at the first differing verdict: {only}"
+    );
+    assert_eq!(retries[0]["outcome"], "ready");
+    assert!(
+        retries[0]["log"].as_str().unwrap().contains(".retry1/"),
+        "{only}"
+    );
+    assert_nothing_left(pid);
+}

@@ -191,6 +191,9 @@ struct Config {
     data_root: Option<PathBuf>,
     /// `--exec-root`.
     exec_root: Option<PathBuf>,
+    /// `--fake-crash-once=FILE`: crash (and create FILE) while FILE does not
+    /// exist, then behave as the mode says: a flaky daemon for `--retries`.
+    crash_once: Option<PathBuf>,
 }
 
 /// Parses the arguments after the program name. Flags we do not know are
@@ -207,6 +210,7 @@ where
     let mut pidfile = None;
     let mut data_root = None;
     let mut exec_root = None;
+    let mut crash_once = None;
 
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -230,6 +234,7 @@ where
                 | "-p"
                 | "--data-root"
                 | "--exec-root"
+                | "--fake-crash-once"
         );
         if !takes_value {
             continue;
@@ -253,6 +258,7 @@ where
             "--pidfile" | "-p" => pidfile = Some(PathBuf::from(value)),
             "--data-root" => data_root = Some(PathBuf::from(value)),
             "--exec-root" => exec_root = Some(PathBuf::from(value)),
+            "--fake-crash-once" => crash_once = Some(PathBuf::from(value)),
             _ => unreachable!("every flag that takes a value is matched above"),
         }
     }
@@ -272,6 +278,7 @@ where
         pidfile,
         data_root,
         exec_root,
+        crash_once,
     }))
 }
 
@@ -437,6 +444,15 @@ fn main() -> ExitCode {
         return fail_to_start(&err);
     }
     log(Level::Info, "Starting up");
+    if let Some(state) = &config.crash_once
+        && std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(state)
+            .is_ok()
+    {
+        return run_crash(&config);
+    }
     match config.mode {
         Mode::Ready | Mode::ReadyIgnoreTerm | Mode::DieAfterReady => run_ready(&config),
         Mode::ForkGrandchild => match spawn_grandchild() {
@@ -740,6 +756,7 @@ mod tests {
                 pidfile: Some(PathBuf::from("/tmp/dc-1/0/w/docker.pid")),
                 data_root: Some(PathBuf::from("/tmp/dc-1/0/w/data")),
                 exec_root: Some(PathBuf::from("/tmp/dc-1/0/w/exec")),
+                crash_once: None,
             }
         );
     }
