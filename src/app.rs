@@ -18,7 +18,7 @@ use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::matrix::{self, Cell};
 use crate::outcome::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::process::signals::{self, Shutdown, shutdown_level};
-use crate::process::sweep;
+use crate::process::{stale, sweep};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::{self, json, styles::Styles, table};
 use crate::runner::RunContext;
@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> Result<u8, HarnessError> {
             Ok(EXIT_OK)
         }
         Command::UsernsExec { argv } => Err(crate::agent::userns_exec(&argv)),
+        Command::Cleanup => cleanup(),
         Command::Validate(args) => validate(&args.scenarios),
         Command::List(args) => list(&args, &stdout_styles),
         Command::Run(args) => run_matrix(&args, &stdout_styles, &stderr_styles),
@@ -374,10 +375,16 @@ fn run_matrix(
         jiff::Timestamp::now().as_millisecond() & 0xff_ffff
     );
     let scratch = PathBuf::from(format!("/tmp/dindcheck-{run_id}"));
-    std::fs::create_dir_all(&scratch).map_err(|source| HarnessError::Scratch {
-        path: scratch.clone(),
-        source,
-    })?;
+    let cleaned = stale::clean_stale_runs();
+    if !cleaned.is_empty() && !args.quiet {
+        eprintln!("{}", describe_cleaned(&cleaned));
+    }
+    std::fs::create_dir_all(&scratch)
+        .and_then(|()| stale::claim(&scratch))
+        .map_err(|source| HarnessError::Scratch {
+            path: scratch.clone(),
+            source,
+        })?;
     let agent_exe = std::env::current_exe().map_err(|source| HarnessError::Scratch {
         path: PathBuf::from("/proc/self/exe"),
         source,
@@ -591,4 +598,43 @@ fn update_expectations(path: &Path, report: &RunReport) -> Result<(), HarnessErr
         let _ = std::fs::set_permissions(path, permissions);
     }
     Ok(())
+}
+
+fn cleanup() -> Result<u8, HarnessError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(HarnessError::Environment {
+            message: "dindcheck cleanup needs root".to_owned(),
+            hint: "a dead run's processes and mounts belong to root; run it as root".to_owned(),
+        });
+    }
+    let cleaned = stale::clean_stale_runs();
+    println!("{}", describe_cleaned(&cleaned));
+    Ok(EXIT_OK)
+}
+
+/// One paragraph about what a cleanup of dead runs removed.
+fn describe_cleaned(cleaned: &stale::Cleaned) -> String {
+    if cleaned.is_empty() {
+        return "cleanup: no dead run left anything behind".to_owned();
+    }
+    let mut lines = vec![format!(
+        "cleanup: removed what dead runs left: {} processes, {} mounts, {} directories",
+        cleaned.processes.len(),
+        cleaned.mounts.len(),
+        cleaned.dirs.len()
+    )];
+    lines.extend(cleaned.processes.iter().map(|p| format!("  killed {p}")));
+    lines.extend(
+        cleaned
+            .mounts
+            .iter()
+            .map(|m| format!("  unmounted {}", m.display())),
+    );
+    lines.extend(
+        cleaned
+            .dirs
+            .iter()
+            .map(|d| format!("  removed {}", d.display())),
+    );
+    lines.join("\n")
 }

@@ -29,6 +29,8 @@ pub enum Command {
     List(ListArgs),
     /// Check scenario files and exit.
     Validate(ValidateArgs),
+    /// Remove what runs killed with SIGKILL left behind (needs root).
+    Cleanup,
     /// Enter a mapped user namespace, then exec PROGRAM (internal).
     #[command(name = "__userns-exec", hide = true)]
     UsernsExec {

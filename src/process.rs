@@ -4,5 +4,6 @@
 pub mod child;
 pub mod mounts;
 pub mod signals;
+pub mod stale;
 pub mod sweep;
 pub mod userns;

@@ -21,7 +21,7 @@ use crate::outcome::{CellResult, Outcome, Timings, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
-use crate::process::sweep::{self, MARKER_VAR};
+use crate::process::sweep::{self, MARKER_VAR, Marker};
 use crate::sandbox::{CellPaths, agent_spec, host_argv};
 use crate::scenario::SandboxKind;
 
@@ -278,10 +278,12 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
 fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String> {
     let mut leaked = Vec::new();
     let settle_until = Instant::now() + LEAK_SETTLE;
-    while !sweep::find_marked(marker, pgid).is_empty() && Instant::now() < settle_until {
+    while !sweep::find_marked(Marker::Cell(marker), pgid).is_empty()
+        && Instant::now() < settle_until
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
-    for leftover in sweep::kill_leftovers(marker, pgid) {
+    for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
         leaked.push(leftover.to_string());
     }
     for mount in mounts::unmount_below(&paths.scratch) {

@@ -596,3 +596,114 @@ fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
     );
     assert_nothing_left(pid);
 }
+
+#[test]
+fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "killed",
+        &format!(
+            "sandbox: runsc\ndockerd:\n  binary: {}\n  args: [--fake-mode=hang-ignore-term]\n\
+             probe:\n  timeout_secs: 120\naxes:\n  bridge: [a, b]\n",
+            fake_dockerd_bin().display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let mut child = Command::new(common::dindcheck_bin())
+        .current_dir(dir.path())
+        .args(["run", scenario.to_str().unwrap(), "--jobs", "2", "-q"])
+        .args([
+            "--runsc",
+            runsc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while common::leftover_processes(pid).len() < 2 {
+        assert!(Instant::now() < deadline, "cells never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !common::leftover_files_and_mounts(pid).is_empty(),
+        "a SIGKILLed run cannot clean up its scratch dir itself"
+    );
+    let output = Command::new(common::dindcheck_bin())
+        .arg("cleanup")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains(&format!("removed /tmp/dindcheck-{pid}-")),
+        "{said}"
+    );
+    // Children die with the harness (PR_SET_PDEATHSIG); cleanup takes the rest.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !common::leftover_processes(pid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn two_runs_at_once_do_not_touch_each_other() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = two_cell_scenario(dir.path());
+    let spawn = |name: &str| {
+        let out = dir.path().join(name);
+        let child = Command::new(common::dindcheck_bin())
+            .current_dir(dir.path())
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, out)
+    };
+    let runs = [spawn("a"), spawn("b")];
+    for (child, out) in runs {
+        let pid = child.id();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            explain(&["run", "(concurrent)"], &output)
+        );
+        let report = read_report(&out.join("report.json"));
+        assert_eq!(
+            cell(&report, &[("behaviour", "starts")])["outcome"],
+            "ready"
+        );
+        assert_eq!(
+            cell(&report, &[("behaviour", "crashes")])["outcome"],
+            "daemon-failed"
+        );
+        assert_nothing_left(pid);
+    }
+}

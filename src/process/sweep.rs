@@ -45,10 +45,27 @@ impl std::fmt::Display for Leftover {
     }
 }
 
-/// Finds processes whose environment carries `marker` (a value of
-/// [`MARKER_VAR`], or a prefix of one ending in `/` to match a whole run),
-/// or whose process group is `pgid`.
-pub fn find_marked(marker: &str, pgid: Option<i32>) -> Vec<Leftover> {
+/// Which markers a sweep looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker<'a> {
+    /// Exactly this value of [`MARKER_VAR`]: one cell's attempt.
+    Cell(&'a str),
+    /// Every value starting with this: a whole run.
+    RunPrefix(&'a str),
+}
+
+impl Marker<'_> {
+    fn matches(self, value: &str) -> bool {
+        match self {
+            Marker::Cell(cell) => value == cell,
+            Marker::RunPrefix(prefix) => value.starts_with(prefix),
+        }
+    }
+}
+
+/// Finds processes whose environment carries `marker`, or whose process
+/// group is `pgid`.
+pub fn find_marked(marker: Marker<'_>, pgid: Option<i32>) -> Vec<Leftover> {
     let me = std::process::id() as i32;
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
@@ -73,25 +90,18 @@ pub fn find_marked(marker: &str, pgid: Option<i32>) -> Vec<Leftover> {
     found
 }
 
-fn has_marker(process: &procfs::process::Process, marker: &str) -> bool {
+fn has_marker(process: &procfs::process::Process, marker: Marker<'_>) -> bool {
     let Ok(environ) = process.environ() else {
         return false;
     };
     environ
         .get(std::ffi::OsStr::new(MARKER_VAR))
-        .is_some_and(|v| {
-            let v = v.to_string_lossy();
-            if marker.ends_with('/') {
-                v.starts_with(marker)
-            } else {
-                v == marker
-            }
-        })
+        .is_some_and(|v| marker.matches(&v.to_string_lossy()))
 }
 
 /// SIGKILLs every leftover of `marker`/`pgid`, reaps those that are our
 /// children, and returns what it found (an empty list means no leak).
-pub fn kill_leftovers(marker: &str, pgid: Option<i32>) -> Vec<Leftover> {
+pub fn kill_leftovers(marker: Marker<'_>, pgid: Option<i32>) -> Vec<Leftover> {
     let found = find_marked(marker, pgid);
     for leftover in &found {
         match kill(Pid::from_raw(leftover.pid), Signal::SIGKILL) {
@@ -173,17 +183,17 @@ mod tests {
         let mut found: Vec<Leftover> = Vec::new();
         // Until setsid has exec'd, the process is still called setsid.
         while !(found.len() == 1 && found[0].comm == "sleep") && Instant::now() < deadline {
-            found = find_marked(&marker, None);
+            found = find_marked(Marker::Cell(&marker), None);
         }
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].comm, "sleep");
-        let killed = kill_leftovers(&marker, None);
+        let killed = kill_leftovers(Marker::Cell(&marker), None);
         assert_eq!(killed, found);
-        assert!(find_marked(&marker, None).is_empty());
+        assert!(find_marked(Marker::Cell(&marker), None).is_empty());
     }
 
     #[test]
     fn run_prefix_marker_matches_every_cell() {
-        assert!(find_marked("no-such-run-xyz/", None).is_empty());
+        assert!(find_marked(Marker::RunPrefix("no-such-run-xyz/"), None).is_empty());
     }
 }
