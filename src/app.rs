@@ -68,6 +68,16 @@ fn validate(paths: &[PathBuf]) -> Result<u8, HarnessError> {
     let mut bad = 0;
     for path in paths {
         match load_scenario(path, &signatures.ids()) {
+            Ok(scenario)
+                if matrix::checked_size(&scenario.axes).is_none_or(|n| n > matrix::HARD_LIMIT) =>
+            {
+                bad += 1;
+                eprintln!(
+                    "error: {}: expands to more than {} cells; split it or narrow its axes",
+                    path.display(),
+                    matrix::HARD_LIMIT
+                );
+            }
             Ok(scenario) => {
                 let cells = matrix::expand(&scenario, &scenario.axes, &[]).len();
                 let runtime = match scenario.sandbox {
@@ -125,9 +135,31 @@ fn prepare(
             .then(|| filter.clone())
             .into_iter()
             .collect();
+        let size = matrix::checked_size(&axes).filter(|n| *n <= matrix::HARD_LIMIT);
+        let Some(size) = size else {
+            return Err(HarnessError::Usage {
+                message: format!(
+                    "scenario `{}` expands to more than {} cells; split it or narrow its axes",
+                    scenario.name,
+                    matrix::HARD_LIMIT
+                ),
+            });
+        };
         let mut cells = matrix::expand(&scenario, &axes, &filters);
         if let Some(shard) = matrix_args.shard {
             cells = matrix::shard(cells, shard);
+        }
+        if cells.len() > matrix_args.max_cells {
+            return Err(HarnessError::Usage {
+                message: format!(
+                    "scenario `{}` selects {} of its {size} cells, more than --max-cells {}; \
+                     pass --max-cells {} to confirm, or narrow it with --filter or --shard",
+                    scenario.name,
+                    cells.len(),
+                    matrix_args.max_cells,
+                    cells.len()
+                ),
+            });
         }
         prepared.push(Prepared {
             scenario,

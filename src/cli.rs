@@ -63,6 +63,10 @@ pub struct MatrixArgs {
     /// a matrix out over CI jobs.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::matrix::Shard>,
+    /// Refuse matrices larger than this (before any filter), so a typo in an
+    /// axis cannot launch thousands of sandboxes.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_cells: usize,
 }
 
 /// `dindcheck run`.

@@ -96,8 +96,18 @@ pub fn expand(scenario: &Scenario, axes: &[Axis], filters: &[Selector]) -> Vec<C
 
 /// The number of cells before any filtering.
 pub fn full_size(axes: &[Axis]) -> usize {
-    axes.iter().map(|a| a.values.len()).product()
+    checked_size(axes).unwrap_or(usize::MAX)
 }
+
+/// The number of cells before filtering, or `None` when it overflows.
+pub fn checked_size(axes: &[Axis]) -> Option<usize> {
+    axes.iter()
+        .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
+}
+
+/// The most cells any matrix may expand to, whatever the flags: beyond it
+/// even listing the cells would take more memory than a CI machine has.
+pub const HARD_LIMIT: usize = 100_000;
 
 /// One shard of a matrix: `K/N`, 1-based, as CI jobs count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

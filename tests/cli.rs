@@ -269,3 +269,115 @@ fn bad_format_value_is_a_clap_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("invalid value 'xml'"));
 }
+
+fn axes_scenario(dir: &std::path::Path, axes: usize, values: usize) -> PathBuf {
+    let mut text = format!("name: m{axes}x{values}\nsandbox: native\naxes:\n");
+    for a in 0..axes {
+        text.push_str(&format!("  a{a}:\n"));
+        for v in 0..values {
+            text.push_str(&format!("    v{v}: {{}}\n"));
+        }
+    }
+    common::write_scenario(dir, "matrix", &text)
+}
+
+#[test]
+fn a_matrix_too_large_to_expand_is_refused_with_its_limit() {
+    let h = harness();
+    let path = axes_scenario(h.dir.path(), 10, 10);
+    let mut cmd = h.cmd;
+    cmd.arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expands to more than 100000 cells; split it or narrow its axes",
+        ));
+}
+
+#[test]
+fn a_large_matrix_needs_max_cells_to_confirm_its_count() {
+    let h = harness();
+    let path = axes_scenario(h.dir.path(), 10, 2);
+    let mut cmd = h.cmd;
+    cmd.arg("list")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "selects 1024 of its 1024 cells, more than --max-cells 256; pass --max-cells 1024 to confirm",
+        ));
+    let mut h = harness();
+    h.cmd
+        .arg("list")
+        .arg(&path)
+        .args(["--max-cells", "1024"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("m10x2 (1024 of 1024 cells)"));
+}
+
+#[test]
+fn shards_listed_together_are_the_whole_matrix() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let full = harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args(["--runsc", "a=/x", "--runsc", "b=/y"])
+        .output()
+        .unwrap();
+    let ids = |out: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let mut all = ids(&full.stdout);
+    for n in 1..=5 {
+        let mut union = Vec::new();
+        for k in 1..=n {
+            let out = harness()
+                .cmd
+                .arg("list")
+                .arg(&scenario)
+                .args([
+                    "--runsc",
+                    "a=/x",
+                    "--runsc",
+                    "b=/y",
+                    "--shard",
+                    &format!("{k}/{n}"),
+                ])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            union.extend(ids(&out.stdout));
+        }
+        union.sort();
+        all.sort();
+        assert_eq!(union, all, "shards of {n}");
+    }
+}
+
+#[test]
+fn github_matrix_lists_one_entry_per_shard() {
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let out = harness()
+        .cmd
+        .arg("list")
+        .arg(&scenario)
+        .args(["--format", "github-matrix", "--shards", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shards: Vec<&str> = doc["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["shard"].as_str().unwrap())
+        .collect();
+    assert_eq!(shards, ["1/4", "2/4", "3/4", "4/4"]);
+}

@@ -707,3 +707,73 @@ fn two_runs_at_once_do_not_touch_each_other() {
         assert_nothing_left(pid);
     }
 }
+
+/// What the host's Docker and firewall look like: a listing (with sizes and
+/// times) of the Docker state paths, and the iptables rules of every table.
+fn host_docker_and_firewall_state() -> String {
+    let mut state = String::new();
+    for path in ["/var/run/docker.sock", "/var/lib/docker", "/etc/docker"] {
+        let listing = Command::new("ls")
+            .args(["-laR", "--time-style=full-iso", path])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr)
+            })
+            .unwrap_or_default();
+        state.push_str(&format!("== {path}\n{listing}"));
+    }
+    for tool in ["iptables-save", "ip6tables-save"] {
+        let rules = Command::new(tool)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("{tool}: {e}"));
+        // iptables-save prints a timestamp comment; the rules are what count.
+        let rules: Vec<&str> = rules.lines().filter(|l| !l.starts_with('#')).collect();
+        state.push_str(&format!("== {tool}\n{}\n", rules.join("\n")));
+    }
+    state
+}
+
+#[test]
+fn a_full_run_leaves_the_hosts_docker_and_iptables_untouched() {
+    let Some((old, new)) = real_runtimes() else {
+        return;
+    };
+    let before = host_docker_and_firewall_state();
+    let dir = tempfile::tempdir().unwrap();
+    // Native cells with iptables=true program DOCKER chains, in their own
+    // network namespace only; runsc cells never reach the host's netfilter.
+    for (scenario, filters) in [
+        ("native-cgroups", vec!["--filter", "cgroups=auto"]),
+        ("devices-cgroup", vec!["--filter", "cgroup_driver=cgroupfs"]),
+    ] {
+        let path = repo_root().join(format!("scenarios/{scenario}.yaml"));
+        let out = dir.path().join(scenario);
+        let mut args = vec![
+            "run",
+            path.to_str().unwrap(),
+            "--runsc",
+            old.to_str().unwrap(),
+            "--runsc",
+            new.to_str().unwrap(),
+            "--depth",
+            "container",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        args.extend(filters);
+        let (pid, output) = run_dindcheck(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        let report = read_report(&out.join("report.json"));
+        if scenario == "native-cgroups" {
+            let with_iptables = cell(&report, &[("iptables", "true")]);
+            // It programmed its DOCKER chains somewhere: not on the host
+            // (checked below), so in its own network namespace.
+            assert_eq!(with_iptables["outcome"], "container-ok", "{with_iptables}");
+        }
+        assert_nothing_left(pid);
+    }
+    assert_eq!(before, host_docker_and_firewall_state(), "the host changed");
+}

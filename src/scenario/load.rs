@@ -143,4 +143,47 @@ mod tests {
             "e.yaml:1:1: the file has no YAML content; expected a mapping with at least `name:`"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a user writes, loading gives a scenario or an error,
+        /// never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let path = Path::new("fuzz.yaml");
+            if let Ok(file) = parse_yaml::<ScenarioFile>(path, &text) {
+                let _ = crate::scenario::validated::validate(file, path, &[]);
+            }
+        }
+
+        /// YAML-shaped text (keys and values from the scenario vocabulary)
+        /// reaches validation far more often than random text does.
+        #[test]
+        fn scenario_shaped_text_never_panics(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("name: x".to_owned()),
+                    proptest::strategy::Just("sandbox: native".to_owned()),
+                    proptest::strategy::Just("axes:".to_owned()),
+                    proptest::strategy::Just("  iptables: [true, false]".to_owned()),
+                    proptest::strategy::Just("  cgroups: [auto, none, v2, \"a,b\"]".to_owned()),
+                    proptest::strategy::Just("  l: {a: {cgroups: [cpu]}, b: {}}".to_owned()),
+                    proptest::strategy::Just("exclude: [{iptables: true}]".to_owned()),
+                    proptest::strategy::Just("expect: [{outcome: ready}]".to_owned()),
+                    proptest::strategy::Just("probe: {timeout_secs: 0}".to_owned()),
+                    "[ -~]{0,30}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = lines.join("\n");
+            let path = Path::new("fuzz.yaml");
+            if let Ok(file) = parse_yaml::<ScenarioFile>(path, &text) {
+                if let Ok(scenario) = crate::scenario::validated::validate(file, path, &[]) {
+                    if crate::matrix::checked_size(&scenario.axes).is_some_and(|n| n < 10_000) {
+                        let _ = crate::matrix::expand(&scenario, &scenario.axes, &[]);
+                    }
+                }
+            }
+        }
+    }
 }
