@@ -177,12 +177,11 @@ mod tests {
         ) {
             let text = lines.join("\n");
             let path = Path::new("fuzz.yaml");
-            if let Ok(file) = parse_yaml::<ScenarioFile>(path, &text) {
-                if let Ok(scenario) = crate::scenario::validated::validate(file, path, &[]) {
-                    if crate::matrix::checked_size(&scenario.axes).is_some_and(|n| n < 10_000) {
-                        let _ = crate::matrix::expand(&scenario, &scenario.axes, &[]);
-                    }
-                }
+            if let Ok(file) = parse_yaml::<ScenarioFile>(path, &text)
+                && let Ok(scenario) = crate::scenario::validated::validate(file, path, &[])
+                && crate::matrix::checked_size(&scenario.axes).is_some_and(|n| n < 10_000)
+            {
+                let _ = crate::matrix::expand(&scenario, &scenario.axes, &[]);
             }
         }
     }
