@@ -76,6 +76,9 @@ pub struct AgentSpec {
     pub timeout_ms: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// Size of the work tmpfs in MiB, when limited.
+    #[serde(default)]
+    pub work_size_mb: Option<u64>,
 }
 
 /// One protocol line from the agent.
@@ -205,7 +208,7 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         result.detail = Some(message);
         return result;
     }
-    if let Err(message) = prepare_work_dir(&spec.work_dir) {
+    if let Err(message) = prepare_work_dir(&spec.work_dir, spec.work_size_mb) {
         result.detail = Some(message);
         return result;
     }
@@ -289,8 +292,19 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         result.container_ms = Some(millis(probe_started.elapsed()));
         result.outcome = outcome;
         result.detail = detail;
-        if let Some(status) = dockerd.try_wait() {
+        let died = if outcome == Outcome::ContainerFailed {
+            // A probe that failed because dockerd is going down: give the
+            // exit a moment to be seen.
+            dockerd.wait_until(Instant::now() + Duration::from_millis(500))
+        } else {
+            dockerd.try_wait()
+        };
+        if let Some(status) = died {
+            // The daemon died under the probe: that, not the probe's
+            // connection error, is the verdict.
+            result.outcome = Outcome::DaemonFailed;
             result.dockerd_exit = Some(describe_status(status));
+            result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
         }
     }
     // The state is on a tmpfs that dies with the sandbox: no grace needed.
@@ -381,9 +395,13 @@ fn shield_host_docker_state() -> Result<(), String> {
     Ok(())
 }
 
-fn prepare_work_dir(dir: &Path) -> Result<(), String> {
+fn prepare_work_dir(dir: &Path, size_mb: Option<u64>) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
-    mounts::mount_tmpfs(dir, "mode=0711")
+    let options = match size_mb {
+        Some(mb) => format!("mode=0711,size={mb}m"),
+        None => "mode=0711".to_owned(),
+    };
+    mounts::mount_tmpfs(dir, &options)
         .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
     for sub in ["data", "exec"] {
         std::fs::create_dir_all(dir.join(sub))

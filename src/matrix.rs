@@ -49,6 +49,8 @@ pub struct CellSettings {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: std::path::PathBuf,
+    /// Size of dockerd's state tmpfs in MiB.
+    pub work_size_mb: Option<u64>,
 }
 
 /// Expands a scenario into its cells, keeping those that pass the scenario's
@@ -195,6 +197,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         depth: scenario.depth,
         timeout_secs: scenario.timeout_secs,
         busybox: scenario.busybox.clone(),
+        work_size_mb: scenario.work_size_mb,
     };
     for (axis, &pick) in axes.iter().zip(picks) {
         let spec = &axis.values[pick].spec;

@@ -98,6 +98,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         depth: s.depth,
         timeout_ms: s.timeout_secs * 1000,
         busybox: s.busybox.clone(),
+        work_size_mb: s.work_size_mb,
     }
 }
 

@@ -777,3 +777,153 @@ fn a_full_run_leaves_the_hosts_docker_and_iptables_untouched() {
     }
     assert_eq!(before, host_docker_and_firewall_state(), "the host changed");
 }
+
+/// Runs a one-cell scenario and returns its only cell and the run's pid.
+fn run_one(dir: &Path, name: &str, scenario_text: &str, extra: &[&str]) -> Value {
+    let scenario = write_scenario(dir, name, scenario_text);
+    let out = dir.join(format!("out-{name}"));
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--grace",
+        "1",
+    ];
+    args.extend(extra);
+    let (pid, output) = run_dindcheck(dir, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let report = read_report(&out.join("report.json"));
+    cells(&report)[0].clone()
+}
+
+#[test]
+fn a_daemon_that_dies_under_the_container_probe_is_daemon_failed() {
+    if need(root(), "root").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "sandbox: native\ndockerd:\n  binary: {}\n  args: [--fake-mode=die-after-ready, --fake-delay-ms=300]\n\
+         probe:\n  depth: container\n",
+        fake_dockerd_bin().display()
+    );
+    let cell = run_one(dir.path(), "dies", &text, &[]);
+    assert_eq!(cell["outcome"], "daemon-failed", "{cell}");
+    assert_eq!(
+        cell["detail"], "dockerd exited with exit status 2",
+        "{cell}"
+    );
+    assert!(
+        cell["timings_ms"]["dockerd_start_to_api"].is_u64(),
+        "it was ready first: {cell}"
+    );
+}
+
+#[test]
+fn a_containerd_that_never_answers_times_out() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("fakebin");
+    std::fs::create_dir(&bin).unwrap();
+    let containerd = bin.join("containerd");
+    std::fs::write(&containerd, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&containerd, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for sandbox in ["native", "runsc"] {
+        let text = format!(
+            "sandbox: {sandbox}\ndockerd:\n  env: {{PATH: \"{}:/usr/sbin:/usr/bin:/sbin:/bin\"}}\n",
+            bin.display()
+        );
+        let extra = ["--timeout", "4", "--runsc", runsc.to_str().unwrap()];
+        let cell = run_one(dir.path(), &format!("containerd-{sandbox}"), &text, &extra);
+        assert_eq!(cell["outcome"], "timeout", "{sandbox}: {cell}");
+    }
+}
+
+#[test]
+fn a_runsc_that_fails_at_start_is_an_error_with_its_reason() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A real runsc refusing a bad flag value at start.
+    let text = "sandbox: runsc\nruntime: x\n".replace("runtime: x\n", "")
+        + "runsc:\n  flags: [--network=none, --platform=no-such-platform]\n";
+    let cell = run_one(
+        dir.path(),
+        "bad-platform",
+        &text,
+        &["--runsc", runsc.to_str().unwrap()],
+    );
+    assert_eq!(cell["outcome"], "error", "{cell}");
+    let detail = cell["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("the sandbox exited with exit status"),
+        "{cell}"
+    );
+    assert!(
+        cell["fatal_line"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no-such-platform"),
+        "{cell}"
+    );
+    // A runsc binary that crashes outright.
+    let crasher = dir.path().join("runsc-crash");
+    std::fs::write(
+        &crasher,
+        "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'runsc version 0.0~20000101.0'; exit 0; }\n\
+         echo 'fake runsc: cannot create sandbox' >&2\nkill -SEGV $$\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&crasher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cell = run_one(
+        dir.path(),
+        "crash",
+        "sandbox: runsc\n",
+        &["--runsc", crasher.to_str().unwrap()],
+    );
+    assert_eq!(cell["outcome"], "error", "{cell}");
+    assert!(
+        cell["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signal 11 (SIGSEGV)"),
+        "{cell}"
+    );
+    assert_eq!(
+        cell["fatal_line"], "fake runsc: cannot create sandbox",
+        "{cell}"
+    );
+}
+
+#[test]
+fn a_full_data_root_fails_the_container_probe_with_no_space() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // dockerd itself starts in 1 MiB; the 2 MiB probe image does not fit.
+    let text = "sandbox: native\ncgroups: auto\nprobe:\n  depth: container\n  work_size_mb: 1\n";
+    let cell = run_one(dir.path(), "full", text, &[]);
+    assert_eq!(cell["outcome"], "container-failed", "{cell}");
+    assert!(
+        cell["fatal_line"]
+            .as_str()
+            .unwrap()
+            .contains("no space left on device"),
+        "{cell}"
+    );
+}

@@ -142,6 +142,10 @@ pub struct ProbeSection {
     /// The static binary packed into the probe image.
     #[serde(default = "default_busybox")]
     pub busybox: String,
+    /// Size of the tmpfs that holds dockerd's state, in MiB (default: the
+    /// tmpfs default, half of RAM). A small value provokes a full disk.
+    #[serde(default)]
+    pub work_size_mb: Option<u64>,
 }
 
 impl Default for ProbeSection {
@@ -150,6 +154,7 @@ impl Default for ProbeSection {
             depth: Depth::default(),
             timeout_secs: default_timeout_secs(),
             busybox: default_busybox(),
+            work_size_mb: None,
         }
     }
 }

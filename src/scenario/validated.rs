@@ -70,6 +70,8 @@ pub struct Scenario {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// Size of dockerd's state tmpfs in MiB.
+    pub work_size_mb: Option<u64>,
     /// The axes, in order.
     pub axes: Vec<Axis>,
     /// Include selectors.
@@ -138,6 +140,12 @@ pub fn validate(
         return Err(invalid(
             "probe.timeout_secs",
             "must be at least 1".to_owned(),
+        ));
+    }
+    if file.probe.work_size_mb == Some(0) {
+        return Err(invalid(
+            "probe.work_size_mb",
+            "must be at least 1 (MiB)".to_owned(),
         ));
     }
     if file.sandbox == SandboxKind::Runsc && file.runsc.binaries.is_empty() {
@@ -270,6 +278,7 @@ pub fn validate(
         depth: file.probe.depth,
         timeout_secs: file.probe.timeout_secs,
         busybox: PathBuf::from(file.probe.busybox),
+        work_size_mb: file.probe.work_size_mb,
         axes,
         include: file.include,
         exclude: file.exclude,
