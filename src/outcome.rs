@@ -92,6 +92,11 @@ pub struct Timings {
     pub dockerd_log_to_api_listen: Option<u64>,
     /// From spawning dockerd to its exit, for a daemon that failed.
     pub dockerd_start_to_exit: Option<u64>,
+    /// For a daemon that failed: from the last timestamped line of its log
+    /// to the host's verdict (wall clock). For a daemon that logs just
+    /// before it exits, this is how long exit detection took.
+    #[serde(default)]
+    pub last_log_line_to_verdict: Option<u64>,
     /// The `GET /info` round trip after readiness.
     pub info: Option<u64>,
     /// The container probe: image load, create, start, wait.

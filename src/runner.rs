@@ -111,12 +111,14 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     };
     let deadline = started + Duration::from_secs(cell.settings.timeout_secs) + SANDBOX_ALLOWANCE;
     let mut pgid = None;
+    let mut verdict_at = None;
     match Supervised::spawn(&spec) {
         Err(err) => result.detail = Some(crate::agent::error_chain(&err)),
         Ok(mut sandbox) => {
             pgid = Some(sandbox.pid());
             let followed = follow(&mut sandbox, &result.sandbox_log, deadline);
             result.timings_ms.verdict = millis(started.elapsed());
+            verdict_at = Some(jiff::Timestamp::now());
             result.timings_ms.sandbox_start = followed
                 .started_at
                 .map(|t| millis(t.duration_since(sandbox.started())));
@@ -138,7 +140,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     result.leaked = sweep_cell(&marker, pgid, &paths);
     result.timings_ms.teardown += millis(teardown_started.elapsed());
     result.timings_ms.total = millis(started.elapsed());
-    classify(ctx.signatures, &mut result);
+    classify(ctx.signatures, &mut result, verdict_at);
     finish(ctx, result)
 }
 
@@ -298,9 +300,20 @@ fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String>
 }
 
 /// Names the failure from the kept logs.
-fn classify(signatures: &SignatureSet, result: &mut CellResult) {
+fn classify(
+    signatures: &SignatureSet,
+    result: &mut CellResult,
+    verdict_at: Option<jiff::Timestamp>,
+) {
     let log = std::fs::read_to_string(&result.log).unwrap_or_default();
     result.timings_ms.dockerd_log_to_api_listen = logline::start_to_api_listen_ms(&log);
+    if result.outcome == Outcome::DaemonFailed
+        && let Some(verdict_at) = verdict_at
+        && let Some(last) = log.lines().rev().find_map(|l| logline::parse(l).time)
+    {
+        let span = verdict_at.duration_since(last);
+        result.timings_ms.last_log_line_to_verdict = u64::try_from(span.as_millis()).ok();
+    }
     let classification: Classification = match result.outcome {
         Outcome::Ready | Outcome::ContainerOk => return,
         Outcome::DaemonFailed => signatures.classify_log(&log),
