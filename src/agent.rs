@@ -79,6 +79,9 @@ pub struct AgentSpec {
     /// Size of the work tmpfs in MiB, when limited.
     #[serde(default)]
     pub work_size_mb: Option<u64>,
+    /// Run the doctor's checks before dockerd starts.
+    #[serde(default)]
+    pub doctor: bool,
 }
 
 /// One protocol line from the agent.
@@ -124,6 +127,13 @@ pub struct AgentResult {
     pub info_ms: Option<u64>,
     /// The container probe's duration.
     pub container_ms: Option<u64>,
+    /// How long the doctor's checks took, before dockerd started.
+    #[serde(default)]
+    pub doctor_ms: Option<u64>,
+    /// What `dindcheck doctor` found and predicted in the sandbox, after the
+    /// cgroup layout was mounted and before dockerd started.
+    #[serde(default)]
+    pub doctor: Option<Box<crate::doctor::DoctorReport>>,
 }
 
 /// Why the agent could not even start its work.
@@ -196,6 +206,8 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         dockerd_start_to_api_ms: None,
         dockerd_start_to_exit_ms: None,
         container_ms: None,
+        doctor_ms: None,
+        doctor: None,
     };
     let layout = match CgroupLayout::parse(&spec.cgroups) {
         Ok(layout) => layout,
@@ -236,6 +248,33 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         ));
     }
+    // Temporary files of dockerd and containerd (containerd writes
+    // `containerd.<pid>.stacks.log` to os.TempDir() on SIGUSR1) belong on
+    // the cell's tmpfs, not in the host's /tmp of a native cell.
+    if !spec.env.iter().any(|(k, _)| k == "TMPDIR") {
+        env.push(("TMPDIR".into(), spec.work_dir.join("tmp").into_os_string()));
+    }
+    // The doctor examines the sandbox as dockerd will find it (same argv,
+    // environment and user namespace), so every verdict comes with the
+    // environment that produced it and the prediction made before it.
+    let doctor_started = Instant::now();
+    if spec.doctor {
+        // The doctor forks this process, which is single-threaded here: no
+        // thread has been started, and dockerd is not spawned yet.
+        let request = crate::doctor::CellRequest {
+            dockerd_argv: &spec.dockerd_argv,
+            env: &env,
+            userns: spec.userns.then_some(USERNS_IDS),
+            scratch: &spec.work_dir,
+            timeout: DOCTOR_TIMEOUT,
+        };
+        match crate::doctor::examine_cell(&request) {
+            Ok(report) => result.doctor = Some(Box::new(report)),
+            Err(err) => eprintln!("dindcheck: doctor: {}", error_chain(&err)),
+        }
+        result.doctor_ms = Some(millis(doctor_started.elapsed()));
+    }
+    let doctor_time = doctor_started.elapsed();
     let spawn = SpawnSpec {
         argv,
         env,
@@ -244,7 +283,11 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         isolate: false,
     };
     let started = Instant::now();
-    result.setup_ms = millis(started.duration_since(agent_started));
+    result.setup_ms = millis(
+        started
+            .duration_since(agent_started)
+            .saturating_sub(doctor_time),
+    );
     let mut dockerd = match Supervised::spawn(&spawn) {
         Ok(child) => child,
         Err(err) => {
@@ -333,6 +376,9 @@ pub fn userns_exec(argv: &[OsString]) -> crate::errors::HarnessError {
     ))
 }
 
+/// How long the in-sandbox doctor may take before dockerd starts anyway.
+const DOCTOR_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many ids the user-namespace variant maps (0..65536 onto themselves).
 const USERNS_IDS: u32 = 65536;
 
@@ -403,7 +449,7 @@ fn prepare_work_dir(dir: &Path, size_mb: Option<u64>) -> Result<(), String> {
     };
     mounts::mount_tmpfs(dir, &options)
         .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
-    for sub in ["data", "exec"] {
+    for sub in ["data", "exec", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))
             .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
     }

@@ -12,15 +12,18 @@ use std::time::Duration;
 use crate::binaries::{self, Binary, install_hint, version_label};
 use crate::classify::SignatureSet;
 use crate::cli::{
-    Cli, ColorChoice, Command, Format, ListArgs, ListFormat, MatrixArgs, RunArgs, parse_filters,
+    Cli, ColorChoice, Command, Format, JunitPolicyArg, ListArgs, ListFormat, MatrixArgs, RunArgs,
+    parse_filters,
 };
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::matrix::{self, Cell};
 use crate::outcome::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::process::signals::{self, Shutdown, shutdown_level};
 use crate::process::{stale, sweep};
+use crate::report::junit::{JunitOptions, JunitPolicy};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::{self, json, styles::Styles, table};
+use crate::report_commands::{ignore_broken_pipe, write_extra_reports};
 use crate::runner::RunContext;
 use crate::scenario::{
     Axis, AxisValue, ExpectationRule, RUNSC_AXIS, SandboxKind, Scenario, ValueSpec, check_selector,
@@ -57,6 +60,12 @@ pub fn run(cli: Cli) -> Result<u8, HarnessError> {
         }
         Command::UsernsExec { argv } => Err(crate::agent::userns_exec(&argv)),
         Command::Cleanup => cleanup(),
+        Command::Diff(args) => crate::report_commands::diff(&args, &stdout_styles),
+        Command::Explain(args) => crate::report_commands::explain(&args),
+        Command::Merge(args) => crate::report_commands::merge(&args),
+        Command::Triage(args) => crate::triage::run(&args, &stdout_styles),
+        Command::Doctor(args) => crate::doctor::run(&args, &stdout_styles),
+        Command::DoctorProbe { plan } => crate::doctor::run_probe_child(&plan),
         Command::Validate(args) => validate(&args.scenarios),
         Command::List(args) => list(&args, &stdout_styles),
         Command::Run(args) => run_matrix(&args, &stdout_styles, &stderr_styles),
@@ -392,6 +401,7 @@ fn run_matrix(
             if let Some(timeout) = args.timeout {
                 cell.settings.timeout_secs = timeout.max(1);
             }
+            cell.settings.doctor = !args.no_doctor;
         }
         preflight(p, args.matrix.shard.is_some())?;
     }
@@ -433,6 +443,7 @@ fn run_matrix(
         ProgressMode::Lines(*progress_styles)
     };
     let mut exit = EXIT_OK;
+    let mut reports = Vec::new();
     let mut interrupted = false;
     for p in &prepared {
         let out_dir = match &args.out {
@@ -493,7 +504,15 @@ fn run_matrix(
             }
             Format::Json => json::write(&report, &mut std::io::stdout().lock()),
             Format::Table => {
-                table::write(&report, &signatures, styles, &mut std::io::stdout().lock())
+                let mut out = std::io::stdout().lock();
+                table::write(&report, &signatures, styles, &mut out).and_then(|()| {
+                    // The minimal-fix analysis is part of every table.
+                    writeln!(out).map_err(|source| report::ReportError::Write {
+                        path: "-".into(),
+                        source,
+                    })?;
+                    crate::explain::write_text(&crate::explain::explain(&report), &mut out)
+                })
             }
         };
         ignore_broken_pipe(printed)?;
@@ -509,27 +528,32 @@ fn run_matrix(
         if report.has_failed_expectation() {
             exit = EXIT_EXPECTATION_FAILED;
         }
-        if report.interrupted {
+        let stop = report.interrupted;
+        reports.push(report);
+        if stop {
             interrupted = true;
             break;
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    let junit_options = JunitOptions {
+        policy: match args.junit_policy {
+            JunitPolicyArg::Auto => JunitPolicy::Auto,
+            JunitPolicyArg::Expectations => JunitPolicy::Expectations,
+            JunitPolicyArg::Outcomes => JunitPolicy::Outcomes,
+        },
+        ..JunitOptions::default()
+    };
+    write_extra_reports(
+        &reports,
+        args.junit.as_deref(),
+        junit_options,
+        args.markdown.as_deref(),
+    )?;
     if interrupted {
         return Err(HarnessError::Interrupted);
     }
     Ok(exit)
-}
-
-fn ignore_broken_pipe(result: Result<(), report::ReportError>) -> Result<(), HarnessError> {
-    match result {
-        Err(report::ReportError::Write { source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            Ok(())
-        }
-        other => Ok(other?),
-    }
 }
 
 /// Checks what the cells need before any of them starts.

@@ -31,6 +31,23 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Remove what runs killed with SIGKILL left behind (needs root).
     Cleanup,
+    /// Compare two reports (old vs new runsc): regressions, fixes, changes.
+    Diff(DiffArgs),
+    /// Which axis values are necessary, irrelevant or fatal, from a report.
+    Explain(ExplainArgs),
+    /// Join shard reports (`run --shard K/N`) into one report.
+    Merge(MergeArgs),
+    /// Name the root cause of a dockerd failure from a log, with the fix.
+    Triage(TriageArgs),
+    /// Read this environment and predict what dockerd will hit here, with
+    /// the flags that avoid it (exit 0: dockerd should start, 1: it will fail).
+    Doctor(DoctorArgs),
+    /// The doctor's probes in fresh namespaces (internal).
+    #[command(name = "__doctor-probe", hide = true)]
+    DoctorProbe {
+        /// The probe plan, as JSON.
+        plan: String,
+    },
     /// Enter a mapped user namespace, then exec PROGRAM (internal).
     #[command(name = "__userns-exec", hide = true)]
     UsernsExec {
@@ -102,9 +119,91 @@ pub struct RunArgs {
     /// Run only the cells that failed (or missed their expectation) in REPORT.
     #[arg(long, value_name = "REPORT.json")]
     pub rerun_failed: Option<PathBuf>,
+    /// Skip the doctor's checks inside each sandbox (saves their time per
+    /// cell; the report then has no `doctor` findings).
+    #[arg(long)]
+    pub no_doctor: bool,
     /// Rewrite each scenario's `expect:` block from this run's verdicts.
     #[arg(long)]
     pub update_expectations: bool,
+    /// Also write a JUnit XML report (one testsuite per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Which cells JUnit marks as failed.
+    #[arg(long, value_enum, default_value_t = JunitPolicyArg::Auto)]
+    pub junit_policy: JunitPolicyArg,
+    /// Also write a Markdown matrix (for a PR comment); with several
+    /// scenarios, one section each.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// `--junit-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JunitPolicyArg {
+    /// An unmet expectation where a rule applies, a failed outcome elsewhere.
+    Auto,
+    /// Only unmet expectations (and flaky cells).
+    Expectations,
+    /// Every failed outcome (and flaky cells).
+    Outcomes,
+}
+
+/// `dindcheck diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline report (e.g. the run with the old runsc).
+    pub base: PathBuf,
+    /// The new report.
+    pub new: PathBuf,
+    /// Match a renamed value: `OLD=NEW` for the runsc axis, or
+    /// `AXIS:OLD=NEW`; repeatable.
+    #[arg(long, value_name = "[AXIS:]OLD=NEW")]
+    pub pair: Vec<String>,
+    /// Compare even when the scenario names differ.
+    #[arg(long)]
+    pub force: bool,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `dindcheck explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A report written by `dindcheck run`.
+    pub report: PathBuf,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `dindcheck merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard reports of one scenario.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write a JUnit XML report of the merged cells.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Markdown matrix of the merged cells.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// Output formats of the report commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
+    /// For a PR comment.
+    Markdown,
 }
 
 /// `dindcheck list`.
@@ -139,6 +238,61 @@ pub struct ValidateArgs {
     /// Scenario files to check.
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
+}
+
+/// `dindcheck triage`.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Log files: dockerd's own (text or JSON), journalctl or syslog output,
+    /// a wrapper's log, docker CLI output; `-` or none reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Extra catalogue entries (the schema of src/signatures.yaml); they
+    /// take precedence over the built-in ones, and an entry with a built-in
+    /// id replaces it. Repeatable: a later file's entries come first.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Vec<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = TriageFormat::Text)]
+    pub format: TriageFormat,
+}
+
+/// `dindcheck triage --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TriageFormat {
+    /// A summary for people.
+    Text,
+    /// One JSON document per log (schema dindcheck/triage/v1).
+    Json,
+}
+
+/// `dindcheck doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
+    pub format: DoctorFormat,
+    /// dockerd's arguments as one string, split on whitespace (the same as
+    /// giving them after `--`).
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub dockerd_args: Option<String>,
+    /// Skip the probes that need fresh namespaces (root): iptables, bridge,
+    /// overlay and cgroup mounts are then reported as not tested.
+    #[arg(long)]
+    pub no_probes: bool,
+    /// The dockerd command line to predict for, after `--` (it may start
+    /// with the dockerd binary); none means dockerd's defaults.
+    #[arg(last = true, value_name = "DOCKERD ARGS")]
+    pub dockerd: Vec<String>,
+}
+
+/// `dindcheck doctor --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// A table for people.
+    Text,
+    /// One JSON document (schema dindcheck/doctor/v1).
+    Json,
 }
 
 /// Output formats.

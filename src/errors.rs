@@ -44,6 +44,16 @@ pub enum HarnessError {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A report given as input cannot be used (unreadable, not a report,
+    /// reports that do not fit together).
+    #[error("{message}")]
+    Input {
+        /// What was being done.
+        message: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The run's scratch space could not be prepared.
     #[error("failed to prepare {path}")]
     Scratch {
@@ -68,7 +78,9 @@ impl HarnessError {
     /// The process exit code that this error stands for.
     pub fn exit_code(&self) -> u8 {
         match self {
-            HarnessError::Scenario(_) | HarnessError::Usage { .. } => EXIT_USAGE,
+            HarnessError::Scenario(_) | HarnessError::Usage { .. } | HarnessError::Input { .. } => {
+                EXIT_USAGE
+            }
             HarnessError::Environment { .. } => EXIT_ENVIRONMENT,
             HarnessError::Interrupted => EXIT_INTERRUPTED,
             HarnessError::Report(_)

@@ -51,6 +51,8 @@ pub struct CellSettings {
     pub busybox: std::path::PathBuf,
     /// Size of dockerd's state tmpfs in MiB.
     pub work_size_mb: Option<u64>,
+    /// Run the doctor's checks in the sandbox before dockerd.
+    pub doctor: bool,
 }
 
 /// Expands a scenario into its cells, keeping those that pass the scenario's
@@ -198,6 +200,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         timeout_secs: scenario.timeout_secs,
         busybox: scenario.busybox.clone(),
         work_size_mb: scenario.work_size_mb,
+        doctor: true,
     };
     for (axis, &pick) in axes.iter().zip(picks) {
         let spec = &axis.values[pick].spec;

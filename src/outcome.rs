@@ -86,6 +86,10 @@ pub struct Timings {
     pub sandbox_start: Option<u64>,
     /// The agent's mounts before dockerd starts (agent clock).
     pub agent_setup: Option<u64>,
+    /// The doctor's checks before dockerd starts (agent clock); absent
+    /// with `--no-doctor`.
+    #[serde(default)]
+    pub doctor: Option<u64>,
     /// From spawning dockerd to the first `200 OK` on `/_ping` (agent clock).
     pub dockerd_start_to_api: Option<u64>,
     /// dockerd's own time from its first log line to `API listen on`.
@@ -145,6 +149,10 @@ pub struct CellResult {
     /// cell keeps its first verdict, so a flaky failure never passes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flaky: bool,
+    /// What `dindcheck doctor` found in the cell's sandbox before dockerd
+    /// started, and what it predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctor: Option<Box<crate::doctor::DoctorReport>>,
     /// The expectation that applied, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,

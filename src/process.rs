@@ -2,6 +2,7 @@
 //! children, sweeping leftovers, signal handling, and the agent's mounts.
 
 pub mod child;
+pub mod envprobe;
 pub mod mounts;
 pub mod signals;
 pub mod stale;

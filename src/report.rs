@@ -4,8 +4,13 @@
 //! written to a temporary file in the target directory and renamed into
 //! place, so a reader never sees half a report.
 
+pub mod diff;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod progress;
+#[cfg(test)]
+pub(crate) mod snapshot;
 pub mod styles;
 pub mod table;
 
@@ -27,6 +32,24 @@ pub enum ReportError {
     /// Serialising failed.
     #[error("failed to serialise the report")]
     Serialize(#[source] serde_json::Error),
+    /// A report file could not be read.
+    #[error("failed to read report {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a dindcheck report.
+    #[error("{path} is not a dindcheck report (schema dindcheck/report/v1)")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// Writes `render`'s output to `path` atomically (temp file, then rename).

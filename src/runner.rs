@@ -90,6 +90,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
         leaked: Vec::new(),
         retries: Vec::new(),
         flaky: false,
+        doctor: None,
         expected: cell.expectation.clone(),
         expectation_met: None,
     };
@@ -248,10 +249,12 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
         result.dockerd = agent.dockerd;
         result.cgroups = Some(agent.cgroups);
         result.timings_ms.agent_setup = Some(agent.setup_ms);
+        result.timings_ms.doctor = agent.doctor_ms;
         result.timings_ms.dockerd_start_to_api = agent.dockerd_start_to_api_ms;
         result.timings_ms.dockerd_start_to_exit = agent.dockerd_start_to_exit_ms;
         result.timings_ms.info = agent.info_ms;
         result.timings_ms.container = agent.container_ms;
+        result.doctor = agent.doctor;
         if let Some(exit) = agent.dockerd_exit
             && result.outcome == Outcome::DaemonFailed
         {

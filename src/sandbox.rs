@@ -99,6 +99,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         timeout_ms: s.timeout_secs * 1000,
         busybox: s.busybox.clone(),
         work_size_mb: s.work_size_mb,
+        doctor: s.doctor,
     }
 }
 

@@ -381,3 +381,83 @@ fn github_matrix_lists_one_entry_per_shard() {
         .collect();
     assert_eq!(shards, ["1/4", "2/4", "3/4", "4/4"]);
 }
+
+#[test]
+fn diff_of_real_reports_finds_the_upgrade_fixes_and_exits_1_on_regressions() {
+    let old = repo_root().join("fixtures/reports/devices-cgroup-old.json");
+    let new = repo_root().join("fixtures/reports/devices-cgroup-new.json");
+    let out = harness()
+        .cmd
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .args(["--pair", "20221219=20240729", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "dindcheck/diff/v1");
+    // Downgrading is the same comparison the other way round: regressions.
+    harness()
+        .cmd
+        .arg("diff")
+        .arg(&new)
+        .arg(&old)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("regressions (3)"));
+}
+
+#[test]
+fn diff_refuses_a_file_that_is_not_a_report() {
+    let h = harness();
+    let bogus = h.dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{\"hello\": 1}").unwrap();
+    let old = repo_root().join("fixtures/reports/devices-cgroup-old.json");
+    let mut cmd = h.cmd;
+    cmd.arg("diff")
+        .arg(&old)
+        .arg(&bogus)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "error: cannot use {} as a report",
+            bogus.display()
+        )))
+        .stderr(predicate::str::contains("is not a dindcheck report"));
+}
+
+#[test]
+fn explain_names_necessary_and_fatal_values_of_a_real_report() {
+    let report = repo_root().join("fixtures/reports/devices-cgroup-both.json");
+    harness()
+        .cmd
+        .arg("explain")
+        .arg(&report)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("necessary: iptables=false"))
+        .stdout(predicate::str::contains(
+            "cgroup_driver=systemd with cgroup_parent=/",
+        ));
+}
+
+#[test]
+fn merge_refuses_overlapping_shards() {
+    let report = repo_root().join("fixtures/reports/devices-cgroup-old.json");
+    harness()
+        .cmd
+        .arg("merge")
+        .arg(&report)
+        .arg(&report)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: cannot merge the shard reports",
+        ));
+}

@@ -927,3 +927,102 @@ fn a_full_data_root_fails_the_container_probe_with_no_space() {
         "{cell}"
     );
 }
+
+/// The verdict of every cell of a report, without timings or paths.
+fn verdicts(report: &Value) -> Vec<(String, Value, Value)> {
+    let mut all: Vec<(String, Value, Value)> = cells(report)
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["outcome"].clone(),
+                c["signature"].clone(),
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+#[test]
+fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo_root().join("scenarios/native-cgroups.yaml");
+    let full = dir.path().join("full");
+    let junit = dir.path().join("junit.xml");
+    let markdown = dir.path().join("matrix.md");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        full.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--markdown",
+        markdown.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let full_report = read_report(&full.join("report.json"));
+    // Every report ends with the minimal-fix analysis.
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("best outcome ready"), "{table}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 8, "{xml}");
+    assert!(xml.contains("type=\"devices-cgroup-missing\""), "{xml}");
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(md.contains("devices-cgroup-missing"), "{md}");
+
+    let shards = 3;
+    let mut shard_reports = Vec::new();
+    for k in 1..=shards {
+        let out = dir.path().join(format!("shard-{k}"));
+        let shard = format!("{k}/{shards}");
+        let args = [
+            "run",
+            scenario.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        let (pid, output) = run_dindcheck(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        assert_nothing_left(pid);
+        shard_reports.push(out.join("report.json"));
+    }
+    let merged = dir.path().join("merged.json");
+    let mut args = vec![
+        "merge".to_owned(),
+        "-o".to_owned(),
+        merged.display().to_string(),
+    ];
+    args.extend(shard_reports.iter().map(|p| p.display().to_string()));
+    let output = Command::new(common::dindcheck_bin())
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let merged = read_report(&merged);
+    assert_eq!(verdicts(&merged), verdicts(&full_report));
+    let merged_ids: Vec<&str> = cells(&merged)
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let full_ids: Vec<&str> = cells(&full_report)
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(merged_ids, full_ids, "merged cells are in matrix order");
+}

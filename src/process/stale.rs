@@ -56,7 +56,7 @@ pub fn clean_stale_runs() -> Cleaned {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(run_id) = name.strip_prefix(SCRATCH_PREFIX) else {
+        let Some(run_id) = name.strip_prefix(SCRATCH_PREFIX).filter(|id| is_run_id(id)) else {
             continue;
         };
         let dir = entry.path();
@@ -97,6 +97,17 @@ fn is_owner_alive(dir: &Path) -> bool {
     }
 }
 
+/// A run id as `app` makes them: `<pid>-<hex>`. Other directories that
+/// happen to start with `dindcheck-` (a benchmark's, a user's) are not ours.
+fn is_run_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(pid, hex)| {
+        !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 fn start_time(pid: i32) -> Option<u64> {
     procfs::process::Process::new(pid)
         .and_then(|p| p.stat())
@@ -118,6 +129,17 @@ mod tests {
         assert!(!is_owner_alive(dir.path()));
         std::fs::write(dir.path().join(OWNER_FILE), "garbage").unwrap();
         assert!(!is_owner_alive(dir.path()));
+    }
+
+    #[rstest::rstest]
+    #[case("1234-af09e1", true)]
+    #[case("7-0", true)]
+    #[case("bench-triage", false)]
+    #[case("bench.Xa81", false)]
+    #[case("1234-", false)]
+    #[case("1234-xyz", false)]
+    fn only_run_ids_are_candidates(#[case] id: &str, #[case] ours: bool) {
+        assert_eq!(is_run_id(id), ours);
     }
 
     #[test]

@@ -24,9 +24,12 @@ pub fn write(report: &RunReport, out: &mut dyn Write) -> Result<(), ReportError>
 /// # Errors
 /// [`ReportError`] when the file cannot be read or is not a report.
 pub fn read(path: &Path) -> Result<RunReport, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Write {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(ReportError::Serialize)
+    serde_json::from_str(&text).map_err(|source| ReportError::Parse {
+        path: path.to_owned(),
+        source,
+    })
 }

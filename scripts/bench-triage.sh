@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmarks `dindcheck triage` on a generated dockerd log (1 GiB by default)
+# against `grep -E -f PATTERNS` over the same file, where PATTERNS are the
+# catalogue's patterns converted to ERE, and records peak memory.
+#
+#   scripts/bench-triage.sh [RUNS]          (default 5 runs each)
+#   SIZE_MIB=64 scripts/bench-triage.sh 3   (a smaller log)
+#
+# The log is built from the real healthy dockerd logs in fixtures/logs/ready/
+# (logrus lines, harmless warnings and overlay-fallback errors) with fresh
+# timestamps, plus `dockerd --debug` API noise, and ends with the fatal
+# iptables-nft line and its continuation. Needs hyperfine, awk and GNU time
+# (`apt-get install hyperfine time`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${1:-5}
+SIZE_MIB=${SIZE_MIB:-1024}
+WORK=${WORK:-/tmp/triage-bench} # not /tmp/dindcheck-*, which `dindcheck cleanup` removes
+LOG=$WORK/dockerd-${SIZE_MIB}MiB.log
+SMALL=$WORK/dockerd-1MiB.log
+PATTERNS=$WORK/patterns.ere
+
+for tool in hyperfine awk grep /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install hyperfine gawk grep time)" >&2; exit 3; }
+done
+
+cargo build --release --quiet
+BIN=$PWD/target/release/dindcheck
+mkdir -p "$WORK"
+
+# A log of at least $1 MiB: template lines with new timestamps, then the fatal line.
+generate() {
+    local mib=$1 out=$2
+    grep -h '^time="' fixtures/logs/ready/*.log | grep -v 'API listen on' |
+        awk -v target=$((mib << 20)) '
+            { sub(/^time="[^"]*" /, ""); tpl[n++] = $0 }
+            END {
+                debug[0] = "level=debug msg=\"Calling HEAD /_ping\""
+                debug[1] = "level=debug msg=\"Calling GET /v1.41/containers/json?all=1\""
+                debug[2] = "level=debug msg=\"Calling GET /v1.41/info\""
+                debug[3] = "level=debug msg=\"processing event stream\" module=libcontainerd namespace=moby"
+                bytes = 0; i = 0; s = 0; ns = 0
+                while (bytes < target) {
+                    ns += 137119; if (ns >= 1000000000) { ns -= 1000000000; s++ }
+                    stamp = sprintf("time=\"2026-11-28T%02d:%02d:%02d.%09dZ\" ", 19 + int(s / 3600) % 5, int(s / 60) % 60, s % 60, ns)
+                    line = (i % 4 == 3) ? debug[int(i / 4) % 4] : tpl[i % n]
+                    print stamp line
+                    bytes += length(stamp) + length(line) + 1
+                    i++
+                }
+                print "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to create NAT chain DOCKER: iptables failed: iptables -t nat -N DOCKER: iptables: Failed to initialize nft: Protocol not supported"
+                print " (exit status 1)"
+            }' >"$out.tmp"
+    mv "$out.tmp" "$out"
+}
+
+if [ ! -s "$LOG" ]; then
+    echo "generating $LOG …" >&2
+    generate "$SIZE_MIB" "$LOG"
+fi
+[ -s "$SMALL" ] || generate 1 "$SMALL"
+
+# The catalogue's patterns as ERE: YAML single quotes undone; GNU grep knows
+# \w, \S and \b; ERE has no inline flags, so `(?i:X)` becomes `(X)` (grep
+# then matches case-sensitively, which only makes its job easier).
+grep '^    pattern: ' src/signatures.yaml |
+    sed -e "s/^    pattern: '//" -e "s/'\$//" -e "s/''/'/g" -e 's/(?i:/(/g' >"$PATTERNS"
+
+echo "log: $LOG ($(du -h "$LOG" | cut -f1), $(wc -l <"$LOG") lines); patterns: $(wc -l <"$PATTERNS")"
+verdict=$("$BIN" triage --format json "$LOG" | awk -F'"' '/"signature":/ { print $4; exit }')
+echo "triage names: $verdict"
+[ "$verdict" = iptables-nft-unsupported ] || { echo "unexpected verdict" >&2; exit 1; }
+echo "grep -E -f matches $(LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") lines"
+
+# grep writing to /dev/null stops at the first match, so count instead (-c
+# reads the whole file, as triage does).
+hyperfine --warmup 1 --runs "$RUNS" --export-csv "$WORK/hyperfine.csv" \
+    -n triage "$BIN triage $LOG >/dev/null" \
+    -n "grep (LC_ALL=C)" "LC_ALL=C grep -c -E -f $PATTERNS $LOG >/dev/null" \
+    -n "grep (C.UTF-8)" "LC_ALL=C.UTF-8 grep -c -E -f $PATTERNS $LOG >/dev/null"
+
+awk -F, 'NR > 1 { median[$1] = $4 }
+    END {
+        for (g in median) if (g != "triage")
+            printf "median %-16s %7.3f s, triage %7.3f s: triage takes %.2f× grep'"'"'s time (%.0f MiB/s vs %.0f MiB/s)\n",
+                g, median[g], median["triage"], median["triage"] / median[g],
+                '"$SIZE_MIB"' / median["triage"], '"$SIZE_MIB"' / median[g]
+    }' "$WORK/hyperfine.csv"
+
+peak() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ { print $2 }'; }
+echo "peak RSS: triage ${SIZE_MIB} MiB log $(peak "$BIN" triage "$LOG") KiB," \
+    "triage 1 MiB log $(peak "$BIN" triage "$SMALL") KiB," \
+    "grep ${SIZE_MIB} MiB log $(peak env LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") KiB"

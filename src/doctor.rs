@@ -1,0 +1,39 @@
+//! `dindcheck doctor`: read the environment a dockerd is about to start in
+//! and predict what will fail before it fails.
+//!
+//! The stages: `procread` (the /proc files, through procfs, live or from a
+//! captured snapshot) and `gather` (binaries, iptables alternatives, systemd,
+//! and the `probe` child, which tests iptables, bridges, overlay and cgroup
+//! mounts in namespaces of its own) produce an `Environment` of findings;
+//! `findings` and `assess` are pure functions from those findings and a
+//! dockerd configuration (`config`) to checks, recommended flags and a
+//! prediction in dockerd's start-up order; `render` prints it; `command`
+//! wires it to the command line and to the agent, which runs the doctor in
+//! every cell's sandbox before dockerd starts, in a forked copy of itself
+//! (no exec: inside gVisor each one costs tens of milliseconds). The doctor
+//! never changes the environment it examines.
+
+mod assess;
+mod command;
+mod config;
+mod findings;
+mod gather;
+mod model;
+mod probe;
+mod procread;
+mod render;
+
+pub use assess::{Assessment, assess};
+pub use command::{CellDoctorError, CellRequest, examine_cell, run, run_probe_child};
+pub use config::{from_args as config_from_args, resolve as resolve_config};
+pub use findings::is_gvisor;
+pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
+pub use model::{
+    BinaryFinding, BridgeFinding, CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, Check,
+    DevicesState, DockerdConfig, DoctorReport, Environment, IptablesBackend, IptablesFinding,
+    NamespaceFinding, Prediction, ProbeResult, RuntimeFinding, RuntimeKind, SCHEMA, StorageFinding,
+    SystemdFinding, UsernsFinding, Verdict,
+};
+pub use probe::{ProbePlan, ProbeReport};
+pub use procread::ProcSnapshot;
+pub use render::{write_json, write_text};

@@ -1,0 +1,38 @@
+//! Test-only golden files: compares a rendering with `fixtures/expected/NAME`.
+//!
+//! Run the tests with `DINDCHECK_BLESS=1` to (re)write the golden files after
+//! a deliberate change, then review the diff before committing. Only unit
+//! tests use this module; it is not compiled into the crate otherwise.
+
+use std::path::PathBuf;
+
+/// Asserts that `actual` equals `fixtures/expected/{name}`, or writes the
+/// file when `DINDCHECK_BLESS=1` is set.
+pub(crate) fn assert_snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from("fixtures/expected").join(name);
+    if std::env::var_os("DINDCHECK_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run with DINDCHECK_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the rendering, first at line {}\n--- expected\n{}\n--- actual\n{}\n\
+             (run with DINDCHECK_BLESS=1 to accept the new rendering)",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first).unwrap_or("<end of file>"),
+            actual.lines().nth(first).unwrap_or("<end of file>"),
+        );
+    }
+}

@@ -1,0 +1,396 @@
+//! Rendering a [`Triage`]: a summary for people, or JSON for tools.
+//!
+//! Pure functions of the triage and a writer. Colour comes only from the
+//! `Styles` passed in (plain unless the caller turned colour on).
+
+use std::io::Write;
+
+use owo_colors::OwoColorize;
+
+use crate::evidence;
+use crate::report::styles::Styles;
+
+use super::analyse::{Reproduction, Role, Triage, Verdict};
+
+/// The width text is wrapped to.
+const WIDTH: usize = 100;
+/// The label column: two spaces, a label, padding.
+const LABEL: usize = 14;
+/// Evidence lines longer than this are cut in the summary (JSON keeps them).
+const MAX_SHOWN: usize = 400;
+
+/// Writes the summary for people.
+///
+/// # Errors
+/// The writer's errors.
+pub fn write_text(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let source = if t.source == "-" { "stdin" } else { &t.source };
+    writeln!(
+        out,
+        "{}",
+        format!("{source}: {} lines", t.lines).style(styles.dim)
+    )?;
+    match t.verdict {
+        Verdict::Known => write_known(t, styles, out)?,
+        Verdict::Ready => {
+            writeln!(
+                out,
+                "{}: dockerd started and nothing fatal followed",
+                "ready".style(styles.ok)
+            )?;
+            write_evidence(t, styles, out)?;
+            write_warnings(t, styles, out)?;
+        }
+        Verdict::Unknown if t.evidence.is_empty() => {
+            writeln!(
+                out,
+                "{}: the log has no lines",
+                "unknown".style(styles.warn)
+            )?;
+        }
+        Verdict::Unknown => {
+            writeln!(
+                out,
+                "{}: no catalogue entry explains this failure",
+                "unknown".style(styles.warn)
+            )?;
+            write_evidence(t, styles, out)?;
+            write_after_ready(t, styles, out)?;
+            field(
+                out,
+                styles,
+                "next",
+                "this is the most likely fatal line; add an entry for it with --signatures FILE \
+                 (the schema of src/signatures.yaml), or report it with the log",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_known(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let id = t.signature.as_deref().unwrap_or_default();
+    match &t.entry {
+        Some(entry) => writeln!(
+            out,
+            "{}: {}",
+            id.style(styles.fail),
+            entry.title.style(styles.bold)
+        )?,
+        None => writeln!(out, "{}", id.style(styles.fail))?,
+    }
+    write_evidence(t, styles, out)?;
+    write_after_ready(t, styles, out)?;
+    if let Some(entry) = &t.entry {
+        field(out, styles, "root cause", entry.root_cause.trim())?;
+        field(out, styles, "fix", entry.fix.trim())?;
+        field(out, styles, "source", entry.source.trim())?;
+    }
+    write_reproduced(&t.reproduced, styles, out)
+}
+
+fn write_evidence(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let several = t.evidence.len() > 1;
+    for (i, e) in t.evidence.iter().enumerate() {
+        let label = if i == 0 { "evidence" } else { "" };
+        let role = match (several, e.role) {
+            (false, _) => String::new(),
+            (true, Role::Match) => " (matched)".to_owned(),
+            (true, Role::Fatal) => " (last error)".to_owned(),
+            (true, Role::Ready) => " (ready)".to_owned(),
+        };
+        let number = format!("line {}{role}", e.line);
+        writeln!(
+            out,
+            "  {}{}  {}",
+            label_cell(label, styles),
+            number.style(styles.dim),
+            cut(&e.text, MAX_SHOWN),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_after_ready(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(ready) = &t.ready_line {
+        field(
+            out,
+            styles,
+            "note",
+            &format!(
+                "dockerd was up at line {}; the failure came after it",
+                ready.line
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_warnings(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    if t.warnings.is_empty() {
+        return field(out, styles, "warnings", "none");
+    }
+    for (i, w) in t.warnings.iter().enumerate() {
+        let label = if i == 0 { "warnings" } else { "" };
+        let count = if w.count > 1 {
+            format!(" (×{})", w.count)
+        } else {
+            String::new()
+        };
+        let level = match w.level {
+            "error" => w.level.style(styles.fail),
+            _ => w.level.style(styles.warn),
+        };
+        writeln!(
+            out,
+            "  {}{}  {level:<7}  {}{count}",
+            label_cell(label, styles),
+            format!("line {}", w.line).style(styles.dim),
+            cut(&w.text, MAX_SHOWN),
+        )?;
+    }
+    if t.warnings_omitted > 0 {
+        field(
+            out,
+            styles,
+            "",
+            &format!("… and {} more warning lines", t.warnings_omitted),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_reproduced(
+    reproduced: &[Reproduction],
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if reproduced.is_empty() {
+        return field(
+            out,
+            styles,
+            "reproduced",
+            "not by a shipped scenario (no run evidence for this signature yet)",
+        );
+    }
+    let mut scenarios: Vec<&str> = reproduced.iter().map(|r| r.scenario.as_str()).collect();
+    scenarios.dedup();
+    field(
+        out,
+        styles,
+        "reproduced",
+        &format!(
+            "by dindcheck run in {} of {} shipped scenarios ({}); the nearest cell that reached \
+             readiness instead changed:",
+            scenarios.len(),
+            evidence::scenario_count(),
+            plural(reproduced.len(), "cell")
+        ),
+    )?;
+    let name_width = scenarios.iter().map(|s| s.len()).max().unwrap_or(0);
+    for scenario in scenarios {
+        let cells: Vec<&Reproduction> = reproduced
+            .iter()
+            .filter(|r| r.scenario == scenario)
+            .collect();
+        let total = evidence::cells()
+            .iter()
+            .filter(|c| c.scenario == scenario)
+            .count();
+        // Distinct changes, in order of first appearance, with their counts.
+        let mut changes: Vec<(String, usize)> = Vec::new();
+        for r in &cells {
+            let change = match &r.ready_instead {
+                Some(ready) => axes(ready.changed.iter()),
+                None => "nothing reached readiness".to_owned(),
+            };
+            match changes.iter_mut().find(|(c, _)| *c == change) {
+                Some((_, n)) => *n += 1,
+                None => changes.push((change, 1)),
+            }
+        }
+        let items: Vec<String> = changes.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+        let head = format!(
+            "{scenario:<name_width$}  {:>2}/{total:<2} cells  ",
+            cells.len()
+        );
+        let indent = LABEL + head.chars().count();
+        let width = WIDTH.saturating_sub(indent).max(20);
+        for (i, line) in wrap_items(&items, width).iter().enumerate() {
+            let lead = if i == 0 {
+                format!("{}{}", " ".repeat(LABEL), head.style(styles.bold))
+            } else {
+                " ".repeat(indent)
+            };
+            writeln!(out, "{lead}{}", line.style(styles.ok))?;
+        }
+    }
+    Ok(())
+}
+
+fn axes<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
+    pairs
+        .map(|(axis, value)| format!("{axis}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A labelled field, wrapped to [`WIDTH`] under the label column.
+fn field(out: &mut dyn Write, styles: &Styles, label: &str, text: &str) -> std::io::Result<()> {
+    let lines = wrap(text, WIDTH - LABEL);
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 { label } else { "" };
+        writeln!(out, "  {}{line}", label_cell(label, styles))?;
+    }
+    Ok(())
+}
+
+/// A label padded to the label column, bold when colour is on.
+fn label_cell(label: &str, styles: &Styles) -> String {
+    let pad = " ".repeat(LABEL - 2 - label.chars().count().min(LABEL - 2));
+    if label.is_empty() {
+        pad
+    } else {
+        format!("{}{pad}", label.style(styles.bold))
+    }
+}
+
+/// Joins `items` with `, `, breaking lines only between items.
+fn wrap_items(items: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 2 + item.chars().count() <= width => {
+                line.push_str(", ");
+                line.push_str(item);
+            }
+            Some(line) => {
+                line.push(',');
+                lines.push(item.clone());
+            }
+            None => lines.push(item.clone()),
+        }
+    }
+    lines
+}
+
+/// `1 cell`, `2 cells`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Greedy word wrap; words longer than `width` stay whole.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Writes the triage as JSON: indented when `pretty`, else on one line.
+///
+/// # Errors
+/// The writer's errors.
+pub fn write_json(t: &Triage, pretty: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, t)?;
+    } else {
+        serde_json::to_writer(&mut *out, t)?;
+    }
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+    use crate::classify::SignatureSet;
+    use crate::triage::triage_str;
+
+    fn render(log: &str) -> String {
+        let set = SignatureSet::builtin();
+        let t = triage_str(&set, "x.log", log);
+        let mut out = Vec::new();
+        write_text(&t, &Styles::default(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[rstest]
+    #[case::known(
+        "failed to start daemon: Devices cgroup isn't mounted\n",
+        &["devices-cgroup-missing: dockerd found no devices cgroup", "  evidence    line 1  failed to start daemon", "  fix         ", "  reproduced  by dindcheck run", "devices-cgroup", "runsc=20240729 ("]
+    )]
+    #[case::ready(
+        "time=\"x\" level=warning msg=\"Your kernel does not support swap memory limit\"\ntime=\"x\" level=info msg=\"API listen on /run/d.sock\"\n",
+        &["ready: dockerd started", "  evidence    line 2  time=", "  warnings    line 1  warning  Your kernel does not support swap memory limit"]
+    )]
+    #[case::unknown(
+        "failed to start daemon: something new\n",
+        &["unknown: no catalogue entry explains this failure", "  evidence    line 1  failed to start daemon: something new", "  next        "]
+    )]
+    #[case::empty("", &["x.log: 0 lines", "unknown: the log has no lines"])]
+    fn summary_shows_the_verdict(#[case] log: &str, #[case] expected: &[&str]) {
+        let text = render(log);
+        for want in expected {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        assert!(!text.contains('\u{1b}'), "no colour unless asked");
+        assert!(
+            text.lines().all(|l| l.chars().count() <= WIDTH + 60),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wrap_and_cut() {
+        assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
+        assert_eq!(wrap("", 4), [""]);
+        let items = ["a (1)".to_owned(), "bb (2)".to_owned(), "c (3)".to_owned()];
+        assert_eq!(wrap_items(&items, 13), ["a (1), bb (2),", "c (3)"]);
+        assert_eq!(cut("héllo", 2), "hé…");
+        assert_eq!(cut("hi", 2), "hi");
+    }
+
+    #[test]
+    fn json_has_the_schema_and_verdict() {
+        let set = SignatureSet::builtin();
+        let t = triage_str(
+            &set,
+            "-",
+            "failed to start daemon: Devices cgroup isn't mounted\n",
+        );
+        let mut out = Vec::new();
+        write_json(&t, false, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["schema"], "dindcheck/triage/v1");
+        assert_eq!(v["verdict"], "known");
+        assert_eq!(v["signature"], "devices-cgroup-missing");
+        assert_eq!(v["evidence"][0]["role"], "fatal");
+        assert_eq!(v["evidence"][0]["line"], 1);
+        assert!(v["reproduced"][0]["ready_instead"]["changed"].is_object());
+    }
+}
