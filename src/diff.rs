@@ -586,12 +586,8 @@ fn notes(base: &RunReport, new: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
-
-    fn fixture(name: &str) -> RunReport {
-        let text = std::fs::read_to_string(format!("fixtures/reports/{name}.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn labels(d: &ReportDiff, change: Change) -> Vec<String> {
         d.with(change).map(CellDiff::label).collect()

@@ -824,13 +824,8 @@ fn render_markdown(e: &Explanation, heading: &str, out: &mut dyn Write) -> std::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
-
-    fn fixture(name: &str) -> RunReport {
-        let path = format!("fixtures/reports/{name}.json");
-        let text = std::fs::read_to_string(&path).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn setting(axis: &str, value: &str) -> Setting {
         Setting {

@@ -273,12 +273,8 @@ fn compare_times(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
-
-    fn fixture(name: &str) -> RunReport {
-        let text = std::fs::read_to_string(format!("fixtures/reports/{name}.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     /// Shard K/N of a report as `--shard` makes it: every N-th cell in
     /// matrix order, starting at the K-th.

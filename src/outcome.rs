@@ -249,6 +249,17 @@ pub struct HostInfo {
 }
 
 impl RunReport {
+    /// How many cells show each signature, by signature id (sorted).
+    pub fn signature_counts(&self) -> std::collections::BTreeMap<&str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for cell in &self.cells {
+            if let Some(sig) = &cell.signature {
+                *counts.entry(sig.as_str()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// Whether any cell missed its expectation or turned out flaky: what
     /// makes `run` exit 1.
     pub fn has_failed_expectation(&self) -> bool {

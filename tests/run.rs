@@ -17,7 +17,15 @@ use serde_json::Value;
 /// Runs dindcheck to completion and returns its pid and output, so the test
 /// can check what the run left behind by its marker.
 fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
-    let child = Command::new(common::dindcheck_bin())
+    let child = spawn_dindcheck(cwd, args);
+    let pid = child.id();
+    let output = child.wait_with_output().expect("wait for dindcheck");
+    (pid, output)
+}
+
+/// Starts dindcheck in the background with piped output.
+fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(common::dindcheck_bin())
         .current_dir(cwd)
         .args(args)
         .env_remove("DINDCHECK_CELL")
@@ -25,10 +33,7 @@ fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn dindcheck");
-    let pid = child.id();
-    let output = child.wait_with_output().expect("wait for dindcheck");
-    (pid, output)
+        .expect("spawn dindcheck")
 }
 
 fn explain(args: &[&str], output: &Output) -> String {
@@ -352,27 +357,21 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
             ),
         );
         let out = dir.path().join(format!("out-{sandbox}"));
-        let child = Command::new(common::dindcheck_bin())
-            .current_dir(dir.path())
-            .args([
+        let child = spawn_dindcheck(
+            dir.path(),
+            &[
                 "run",
                 scenario.to_str().unwrap(),
                 "--jobs",
                 "2",
                 "--grace",
                 "1",
-            ])
-            .args([
                 "--runsc",
                 runsc.to_str().unwrap(),
                 "--out",
                 out.to_str().unwrap(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            ],
+        );
         let pid = child.id();
         // Wait until both running cells have a dockerd, so there is
         // something to tear down.
@@ -616,20 +615,20 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         ),
     );
     let out = dir.path().join("out");
-    let mut child = Command::new(common::dindcheck_bin())
-        .current_dir(dir.path())
-        .args(["run", scenario.to_str().unwrap(), "--jobs", "2", "-q"])
-        .args([
+    let mut child = spawn_dindcheck(
+        dir.path(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--jobs",
+            "2",
+            "-q",
             "--runsc",
             runsc.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(60);
     while common::leftover_processes(pid).len() < 2 {
@@ -669,20 +668,16 @@ fn two_runs_at_once_do_not_touch_each_other() {
     let scenario = two_cell_scenario(dir.path());
     let spawn = |name: &str| {
         let out = dir.path().join(name);
-        let child = Command::new(common::dindcheck_bin())
-            .current_dir(dir.path())
-            .args([
+        let child = spawn_dindcheck(
+            dir.path(),
+            &[
                 "run",
                 scenario.to_str().unwrap(),
                 "-q",
                 "--out",
                 out.to_str().unwrap(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            ],
+        );
         (child, out)
     };
     let runs = [spawn("a"), spawn("b")];

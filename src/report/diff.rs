@@ -253,13 +253,8 @@ fn render_markdown(diff: &ReportDiff, out: &mut dyn Write) -> std::io::Result<()
 mod tests {
     use super::*;
     use crate::diff::{DiffOptions, Pair, diff};
-    use crate::outcome::RunReport;
     use crate::report::snapshot::assert_snapshot;
-
-    fn fixture(name: &str) -> RunReport {
-        let text = std::fs::read_to_string(format!("fixtures/reports/{name}.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
+    use crate::report::snapshot::report_fixture as fixture;
 
     fn upgrade() -> ReportDiff {
         let options = DiffOptions {

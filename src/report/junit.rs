@@ -385,13 +385,9 @@ pub fn log_tail(path: &Path, lines: usize) -> std::io::Result<String> {
 mod tests {
     use super::*;
     use crate::outcome::Expectation;
+    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
     use std::collections::{BTreeMap, BTreeSet};
-
-    fn fixture(name: &str) -> RunReport {
-        let text = std::fs::read_to_string(format!("fixtures/reports/{name}.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn render(reports: &[RunReport], options: JunitOptions) -> String {
         let mut out = Vec::new();

@@ -332,16 +332,10 @@ fn write_legend(
     signatures: &SignatureSet,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut seen: IndexMap<&str, usize> = IndexMap::new();
-    for cell in &report.cells {
-        if let Some(sig) = &cell.signature {
-            *seen.entry(sig.as_str()).or_default() += 1;
-        }
-    }
+    let seen = report.signature_counts();
     if seen.is_empty() {
         return Ok(());
     }
-    seen.sort_keys();
     writeln!(out)?;
     writeln!(out, "### Signatures")?;
     writeln!(out)?;
@@ -368,12 +362,8 @@ fn write_legend(
 mod tests {
     use super::*;
     use crate::report::snapshot::assert_snapshot;
+    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
-
-    fn fixture(name: &str) -> RunReport {
-        let text = std::fs::read_to_string(format!("fixtures/reports/{name}.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn render_md(report: &RunReport) -> String {
         let mut out = Vec::new();

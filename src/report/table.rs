@@ -128,12 +128,7 @@ fn write_legend(
     styles: &Styles,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for cell in &report.cells {
-        if let Some(sig) = &cell.signature {
-            *seen.entry(sig.as_str()).or_default() += 1;
-        }
-    }
+    let seen = report.signature_counts();
     if seen.is_empty() {
         return Ok(());
     }
