@@ -51,8 +51,8 @@ for label in ("j1", "jd"):
           f"runsc sandbox start {m(lambda c: t(c, 'sandbox_start'))} + agent mounts {m(lambda c: t(c, 'agent_setup'))} "
           f"+ dockerd exec to first log line and /_ping detection "
           f"{m(lambda c: t(c, 'dockerd_start_to_api') - t(c, 'dockerd_log_to_api_listen'))} "
-          f"+ GET /info {m(lambda c: t(c, 'info'))} + event delivery "
-          f"{m(lambda c: t(c, 'verdict') - t(c, 'sandbox_start') - t(c, 'agent_setup') - t(c, 'dockerd_start_to_api') - t(c, 'info'))}")
+          f"+ GET /info {m(lambda c: t(c, 'info'))} + doctor {m(lambda c: t(c, 'doctor') or 0)} + event delivery "
+          f"{m(lambda c: t(c, 'verdict') - t(c, 'sandbox_start') - t(c, 'agent_setup') - (t(c, 'doctor') or 0) - t(c, 'dockerd_start_to_api') - t(c, 'info'))}")
 for sandbox in ("native", "runsc"):
     cells = json.load(open(f"{out}/exit-{sandbox}/report.json"))["cells"]
     v = sorted(t(c, "last_log_line_to_verdict") for c in cells)

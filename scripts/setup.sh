@@ -60,6 +60,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A PATH directory in which `iptables` is the legacy (xtables) backend, for
+# scenarios/iptables-backends.yaml; xtables-legacy-multi picks its mode by name.
+legacy="$cache/iptables-legacy"
+mkdir -p "$legacy"
+for tool in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+  ln -sfn /usr/sbin/xtables-legacy-multi "$legacy/$tool"
+done
+
 # --- 2. The other suite's runsc and docker.io, unpacked side by side -------
 target="$cache/$suite"
 if [ -x "$target/usr/bin/runsc" ] && [ -x "$target/usr/sbin/dockerd" ]; then

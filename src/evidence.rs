@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::outcome::Outcome;
 
 /// The embedded reports, one per shipped scenario, in this order.
-const REPORTS: [(&str, &str); 5] = [
+const REPORTS: [(&str, &str); 6] = [
     (
         "devices-cgroup",
         include_str!("../fixtures/evidence/devices-cgroup.json"),
@@ -31,6 +31,10 @@ const REPORTS: [(&str, &str); 5] = [
     (
         "dockerd-versions",
         include_str!("../fixtures/evidence/dockerd-versions.json"),
+    ),
+    (
+        "iptables-backends",
+        include_str!("../fixtures/evidence/iptables-backends.json"),
     ),
 ];
 

@@ -1021,3 +1021,43 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
         .collect();
     assert_eq!(merged_ids, full_ids, "merged cells are in matrix order");
 }
+
+#[test]
+fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
+    let Some((_, new)) = real_runtimes() else {
+        return;
+    };
+    let legacy = PathBuf::from("/var/cache/dindcheck/iptables-legacy/iptables");
+    if need(
+        legacy.exists().then_some(()),
+        "the iptables-legacy PATH dir of scripts/setup.sh",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo_root().join("scenarios/iptables-backends.yaml");
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        new.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    let report = read_report(&out.join("report.json"));
+    cells(&report).iter().for_each(assert_cell_invariants);
+    let sig = |backend: &str, flags: &str| {
+        cell(&report, &[("backend", backend), ("runsc_flags", flags)])["signature"].clone()
+    };
+    assert_eq!(sig("nft", "none"), "iptables-nft-unsupported");
+    assert_eq!(sig("nft", "--net-raw"), "iptables-nft-unsupported");
+    assert_eq!(sig("legacy", "none"), "iptables-nat-table-missing");
+    assert_eq!(sig("legacy", "--net-raw"), "iptables-setup-failed");
+    assert_nothing_left(pid);
+}
