@@ -346,7 +346,9 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    for sandbox in ["runsc", "native"] {
+    // Ctrl-C (SIGINT) in one, a service manager's SIGTERM in the other.
+    use nix::sys::signal::Signal;
+    for (sandbox, signal) in [("runsc", Signal::SIGINT), ("native", Signal::SIGTERM)] {
         let scenario = write_scenario(
             dir.path(),
             &format!("ctrl-c-{sandbox}"),
@@ -402,11 +404,7 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
             !common::leftover_processes(pid).is_empty(),
             "cells are running"
         );
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        )
-        .unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
         let output = child.wait_with_output().unwrap();
         let args = ["run", "(ctrl-c)", sandbox];
         assert_eq!(
@@ -1059,5 +1057,27 @@ fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
     assert_eq!(sig("nft", "--net-raw"), "iptables-nft-unsupported");
     assert_eq!(sig("legacy", "none"), "iptables-nat-table-missing");
     assert_eq!(sig("legacy", "--net-raw"), "iptables-setup-failed");
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn a_scenario_whose_selectors_leave_no_cell_is_a_usage_error() {
+    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "empty",
+        "sandbox: native\naxes:\n  iptables: [true, false]\nexclude:\n  - {iptables: [true, false]}\n",
+    );
+    let args = ["run", scenario.to_str().unwrap(), "-q"];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&args, &output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("has no cells left after include/exclude and --filter"),
+        "{stderr}"
+    );
     assert_nothing_left(pid);
 }
