@@ -726,16 +726,8 @@ struct IptGetinfo {
     size: u32,
 }
 
-/// Reads the header of the legacy iptables table `table` over
-/// `getsockopt(IPT_SO_GET_INFO)` on a raw socket, which is the first thing
-/// iptables-legacy does. Read-only, but on a host kernel the first access
-/// instantiates the table in the namespace (and may load `iptable_nat`), so
-/// call it only in a fresh network namespace.
-///
-/// # Errors
-/// EPERM/EACCES for the raw socket without CAP_NET_RAW (or, under gVisor,
-/// without `runsc --net-raw`), ENOENT for a table the kernel does not have.
-pub fn legacy_table_info(table: &str) -> Result<(), SysError> {
+/// A raw IPv4 socket, the handle of the legacy iptables socket options.
+fn raw_ipv4_socket() -> Result<OwnedFd, SysError> {
     // SAFETY: socket(2) takes no pointers; the result is checked below.
     let fd = unsafe {
         libc::socket(
@@ -747,6 +739,20 @@ pub fn legacy_table_info(table: &str) -> Result<(), SysError> {
     let fd = Errno::result(fd).map_err(fail("socket(AF_INET, SOCK_RAW)"))?;
     // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(fd)
+}
+
+/// Reads the header of the legacy iptables table `table` over
+/// `getsockopt(IPT_SO_GET_INFO)` on a raw socket, which is the first thing
+/// iptables-legacy does. Read-only, but on a host kernel the first access
+/// instantiates the table in the namespace (and may load `iptable_nat`), so
+/// call it only in a fresh network namespace.
+///
+/// # Errors
+/// EPERM/EACCES for the raw socket without CAP_NET_RAW (or, under gVisor,
+/// without `runsc --net-raw`), ENOENT for a table the kernel does not have.
+pub fn legacy_table_info(table: &str) -> Result<(), SysError> {
+    let fd = raw_ipv4_socket()?;
     let mut info = IptGetinfo {
         name: [0; IPT_TABLE_MAXNAMELEN],
         valid_hooks: 0,
@@ -795,17 +801,7 @@ struct XtGetRevision {
 /// it is not an error here.
 pub fn legacy_masquerade_target() -> Result<(), SysError> {
     let name = "MASQUERADE";
-    // SAFETY: socket(2) takes no pointers; the result is checked below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_RAW,
-        )
-    };
-    let fd = Errno::result(fd).map_err(fail("socket(AF_INET, SOCK_RAW)"))?;
-    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = raw_ipv4_socket()?;
     let mut rev = XtGetRevision {
         name: [0; XT_EXTENSION_MAXNAMELEN],
         revision: 0,
