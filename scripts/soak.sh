@@ -18,7 +18,7 @@ for i in $(seq 1 "$n"); do
     -q --format json --out "$out/run-$i" > /dev/null
   left=$(ps -eo comm= | grep -cE '^(dockerd|containerd|containerd-shim.*|runsc.*|runc)$' || true)
   mounts=$(grep -c dindcheck /proc/self/mounts || true)
-  dirs=$(find /tmp -maxdepth 1 -name 'dindcheck-[0-9]*' | wc -l)
+  dirs=$(find /tmp -maxdepth 1 \( -name 'dindcheck-[0-9]*' -o -name 'runsc-do*' \) | wc -l)
   if [ "$left" != 0 ] || [ "$mounts" != 0 ] || [ "$dirs" != 0 ]; then
     echo "run $i left $left processes, $mounts mounts, $dirs scratch dirs"
     leaks=$((leaks + 1))

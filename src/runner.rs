@@ -105,7 +105,10 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     let marker = marker(&ctx.run_id, cell.index, attempt);
     let spec = SpawnSpec {
         argv: host_argv(cell, &paths, &ctx.agent_exe),
-        env: vec![(MARKER_VAR.into(), marker.clone().into())],
+        env: vec![
+            (MARKER_VAR.into(), marker.clone().into()),
+            ("TMPDIR".into(), paths.tmp.clone().into()),
+        ],
         stdout: Output::File(result.log.clone()),
         stderr: Output::File(result.sandbox_log.clone()),
         isolate: true,
@@ -176,6 +179,7 @@ fn prepare(ctx: &RunContext<'_>, cell: &Cell, artifacts: &Path) -> Result<CellPa
         &paths.scratch,
         &paths.runsc_root,
         &paths.work_dir,
+        &paths.tmp,
     ] {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("failed to create {}: {e}", dir.display()))?;

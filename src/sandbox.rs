@@ -30,6 +30,10 @@ pub struct CellPaths {
     pub work_dir: PathBuf,
     /// dockerd's socket.
     pub socket: PathBuf,
+    /// `TMPDIR` of the sandbox process: `runsc do` keeps its bundle
+    /// (`runsc-doNNN/config.json`) there, and a runsc killed before its own
+    /// cleanup would otherwise leave it in the host's /tmp.
+    pub tmp: PathBuf,
 }
 
 /// Why a cell's paths cannot be used.
@@ -61,6 +65,7 @@ impl CellPaths {
         }
         Ok(CellPaths {
             runsc_root: scratch.join("runsc"),
+            tmp: scratch.join("tmp"),
             spec_file: scratch.join("agent.json"),
             work_dir,
             socket,

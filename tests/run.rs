@@ -599,6 +599,7 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
     if need(root(), "root").is_none() {
         return;
     }
+    let runsc_tmp_before = common::runsc_do_dirs_in_tmp();
     let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
         return;
     };
@@ -655,6 +656,14 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_nothing_left(pid);
+    let leaked_bundles: Vec<String> = common::runsc_do_dirs_in_tmp()
+        .into_iter()
+        .filter(|d| !runsc_tmp_before.contains(d))
+        .collect();
+    assert!(
+        leaked_bundles.is_empty(),
+        "runsc do left {leaked_bundles:?} in /tmp"
+    );
 }
 
 #[test]

@@ -151,6 +151,19 @@ pub fn leftover_files_and_mounts(pid: u32) -> Vec<String> {
     found
 }
 
+/// `runsc do` bundle dirs (`runsc-doNNN`) in the host's /tmp. Runs give runsc
+/// a TMPDIR inside their scratch dir, so none of them may ever appear here.
+pub fn runsc_do_dirs_in_tmp() -> Vec<String> {
+    std::fs::read_dir("/tmp")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("runsc-do"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Asserts that dindcheck process `pid` left nothing behind.
 pub fn assert_nothing_left(pid: u32) {
     let processes = leftover_processes(pid);
