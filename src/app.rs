@@ -134,6 +134,9 @@ fn prepare(
         let mut scenario = load_scenario(&path, &signatures.ids())?;
         let (axes, runsc_versions) = resolve_axes(&mut scenario, &matrix_args.runsc, strict)?;
         if !filter.is_empty() {
+            // The runtime axis is resolved by now, so check its labels like
+            // any other axis's (`check_selector` only waives them for a
+            // runsc scenario's own selectors, written before resolution).
             check_selector(&axes, SandboxKind::Native, &filter).map_err(|message| {
                 HarnessError::Usage {
                     message: format!("--filter: {message}"),
