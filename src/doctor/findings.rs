@@ -238,13 +238,7 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
-    fn fixture(name: &str) -> ProcSnapshot {
-        ProcSnapshot::read(
-            &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/proc")
-                .join(name),
-        )
-    }
+    use crate::doctor::procread::tests::fixture;
 
     fn einval() -> ProbeResult {
         ProbeResult::Failed {

@@ -241,11 +241,13 @@ pub fn live_has_shared_mounts() -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rstest::rstest;
 
-    fn fixture(name: &str) -> ProcSnapshot {
+    /// Reads a captured snapshot under `fixtures/proc/` (shared with the
+    /// findings tests).
+    pub(crate) fn fixture(name: &str) -> ProcSnapshot {
         ProcSnapshot::read(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("fixtures/proc")
