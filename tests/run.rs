@@ -23,6 +23,14 @@ fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
     (pid, output)
 }
 
+/// Runs dindcheck, asserts that it exited 0 (printing the command and its
+/// output if not), and returns its pid and the report under `out`.
+fn run_to_report(cwd: &Path, args: &[&str], out: &Path) -> (u32, Value) {
+    let (pid, output) = run_dindcheck(cwd, args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(args, &output));
+    (pid, read_report(&out.join("report.json")))
+}
+
 /// Starts dindcheck in the background with piped output.
 fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
     Command::new(common::dindcheck_bin())
@@ -282,9 +290,7 @@ fn a_crashing_daemon_is_reported_the_moment_it_exits() {
         "-q",
     ];
     let started = Instant::now();
-    let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
-    let report = read_report(&out.join("report.json"));
+    let (pid, report) = run_to_report(dir.path(), &args, &out);
     let only = &cells(&report)[0];
     assert_eq!(only["outcome"], "daemon-failed", "{only}");
     assert_eq!(only["signature"], "devices-cgroup-missing", "{only}");
@@ -444,9 +450,7 @@ fn a_user_namespace_gets_dockerd_past_the_devices_check_on_old_runsc() {
         out.to_str().unwrap(),
         "-q",
     ];
-    let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
-    let report = read_report(&out.join("report.json"));
+    let (pid, report) = run_to_report(dir.path(), &args, &out);
     cells(&report).iter().for_each(assert_cell_invariants);
     let plain = cell(&report, &[("userns", "false")]);
     assert_eq!(plain["signature"], "devices-cgroup-missing", "{plain}");
@@ -511,9 +515,7 @@ fn update_expectations_then_rerun_failed_cells_only() {
         second.to_str().unwrap(),
         "-q",
     ];
-    let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
-    let report = read_report(&second.join("report.json"));
+    let (pid, report) = run_to_report(dir.path(), &args, &second);
     assert_eq!(cells(&report).len(), 1);
     assert_eq!(cells(&report)[0]["axes"]["behaviour"], "crashes");
     assert_eq!(cells(&report)[0]["expectation_met"], true);
@@ -1055,9 +1057,7 @@ fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
         out.to_str().unwrap(),
         "-q",
     ];
-    let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
-    let report = read_report(&out.join("report.json"));
+    let (pid, report) = run_to_report(dir.path(), &args, &out);
     cells(&report).iter().for_each(assert_cell_invariants);
     let sig = |backend: &str, flags: &str| {
         cell(&report, &[("backend", backend), ("runsc_flags", flags)])["signature"].clone()
