@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::api::{DaemonInfo, EngineClient};
+use crate::engine::api::EngineClient;
+use crate::error_text::error_chain;
+use crate::report_format::DaemonInfo;
 use crate::engine::image::single_binary_image;
-use crate::outcome::{CgroupReport, Outcome, millis};
+use crate::report_format::{CgroupReport, Outcome, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::scenario::{CgroupLayout, Depth};
@@ -529,18 +531,6 @@ fn parse_proc_cgroups(text: &str) -> Vec<String> {
             (fields.len() >= 4 && fields[3] == "1").then(|| fields[0].to_owned())
         })
         .collect()
-}
-
-/// An error and its causes on one line, `a: b: c`.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::cli::{
 };
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::matrix::{self, Cell};
-use crate::outcome::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
+use crate::report_format::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::process::signals::{self, Shutdown, shutdown_level};
 use crate::process::{stale, sweep};
 use crate::report::junit::{JunitOptions, JunitPolicy};
@@ -97,7 +97,7 @@ fn validate(paths: &[PathBuf]) -> Result<u8, HarnessError> {
             }
             Err(err) => {
                 bad += 1;
-                crate::errors::print_error_chain(&err);
+                crate::error_text::print_error_chain(&err);
             }
         }
     }

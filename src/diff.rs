@@ -36,7 +36,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::explain::outcome_rank;
-use crate::outcome::{CellResult, Outcome, RunReport};
+use crate::report_format::{CellResult, Outcome, RunReport};
 use crate::scenario::RUNSC_AXIS;
 
 /// The schema identifier at the top of a JSON diff.

@@ -18,7 +18,7 @@ mod command;
 mod config;
 mod findings;
 mod gather;
-mod model;
+
 mod probe;
 mod procread;
 mod render;
@@ -28,7 +28,7 @@ pub use command::{CellDoctorError, CellRequest, examine_cell, run, run_probe_chi
 pub use config::{from_args as config_from_args, resolve as resolve_config};
 pub use findings::is_gvisor;
 pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-pub use model::{
+pub use crate::report_format::doctor::{
     BinaryFinding, BridgeFinding, CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, Check,
     DevicesState, DockerdConfig, DoctorReport, Environment, IptablesBackend, IptablesFinding,
     NamespaceFinding, Prediction, ProbeResult, RuntimeFinding, RuntimeKind, SCHEMA, StorageFinding,

@@ -9,6 +9,6 @@ pub mod api;
 pub mod http;
 pub mod image;
 
-pub use api::{ApiError, ContainerRun, DaemonInfo, EngineClient};
+pub use api::{ApiError, ContainerRun, EngineClient};
 pub use http::{Body, HttpError, Response};
 pub use image::{ImageError, is_static_elf, single_binary_image};

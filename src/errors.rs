@@ -98,13 +98,3 @@ impl HarnessError {
         }
     }
 }
-
-/// Prints `error: …` and one `caused by: …` line per source to stderr.
-pub fn print_error_chain(err: &dyn std::error::Error) {
-    eprintln!("error: {err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        eprintln!("caused by: {cause}");
-        source = cause.source();
-    }
-}

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::Outcome;
+use crate::report_format::Outcome;
 
 /// The embedded reports, one per shipped scenario, in this order.
 const REPORTS: [(&str, &str); 6] = [

@@ -39,7 +39,7 @@ use std::io::Write;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::outcome::{CellResult, Outcome, RunReport};
+use crate::report_format::{CellResult, Outcome, RunReport};
 use crate::report::ReportError;
 use crate::scenario::RUNSC_AXIS;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use dindcheck::app;
 use dindcheck::cli::Cli;
-use dindcheck::errors::print_error_chain;
+use dindcheck::error_text::print_error_chain;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -6,7 +6,7 @@
 
 use indexmap::IndexMap;
 
-use crate::outcome::Expectation;
+use crate::report_format::Expectation;
 use crate::scenario::{Axis, CgroupLayout, Depth, SandboxKind, Scenario, Selector};
 
 /// Everything needed to run one cell.

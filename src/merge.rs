@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{CellResult, RunReport, SCHEMA};
+use crate::report_format::{CellResult, RunReport, SCHEMA};
 
 /// Why shard reports cannot be merged.
 #[derive(Debug, thiserror::Error)]

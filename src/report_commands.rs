@@ -10,7 +10,7 @@ use crate::classify::SignatureSet;
 use crate::cli::{DiffArgs, ExplainArgs, MergeArgs, ReportFormat};
 use crate::diff::{DiffOptions, Pair};
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
-use crate::outcome::RunReport;
+use crate::report_format::RunReport;
 use crate::report::junit::JunitOptions;
 use crate::report::styles::Styles;
 use crate::report::{self, ReportError, json};

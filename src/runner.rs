@@ -17,7 +17,7 @@ use crate::agent::{AgentEvent, AgentResult, parse_event};
 use crate::classify::{Classification, SignatureSet};
 use crate::logline;
 use crate::matrix::Cell;
-use crate::outcome::{CellResult, Outcome, Timings, millis};
+use crate::report_format::{CellResult, Outcome, Timings, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
@@ -117,7 +117,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     let mut pgid = None;
     let mut verdict_at = None;
     match Supervised::spawn(&spec) {
-        Err(err) => result.detail = Some(crate::agent::error_chain(&err)),
+        Err(err) => result.detail = Some(crate::error_text::error_chain(&err)),
         Ok(mut sandbox) => {
             pgid = Some(sandbox.pid());
             let followed = follow(&mut sandbox, &result.sandbox_log, deadline);

@@ -1,11 +1,13 @@
 //! Scenarios: the YAML model, loading, and validation.
 
+mod error;
 mod load;
 mod model;
 mod rewrite;
 mod validated;
 
-pub use load::{LoadError, Position, load_scenario, parse_yaml};
+pub use error::{LoadError, Position};
+pub use load::{load_scenario, parse_yaml};
 pub use model::{
     AxisSpec, CgroupLayout, Depth, ExpectRule, OneOrMany, SandboxKind, ScenarioFile, Selector,
     ValueSpec,

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::matrix::Cell;
-use crate::outcome::{Attempt, CellResult};
+use crate::report_format::{Attempt, CellResult};
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::report::progress::Progress;
 use crate::runner::{self, RunContext};

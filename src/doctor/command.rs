@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-use super::model::DoctorReport;
+use crate::report_format::doctor::DoctorReport;
 use super::probe::{ProbePlan, run_child};
 use super::render::{write_json, write_text};
 use crate::cli::{DoctorArgs, DoctorFormat};
@@ -142,7 +142,7 @@ pub fn examine_cell(request: &CellRequest<'_>) -> Result<DoctorReport, CellDocto
     let child = envprobe::fork_with(&env, || {
         if let Some(ids) = userns {
             crate::process::userns::enter_mapped_userns(ids)
-                .map_err(|err| crate::agent::error_chain(&err))?;
+                .map_err(|err| crate::error_text::error_chain(&err))?;
         }
         serde_json::to_vec(&examine(&options)).map_err(|err| err.to_string())
     })

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use super::model::DockerdConfig;
+use crate::report_format::doctor::DockerdConfig;
 
 /// dockerd's default daemon.json.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/docker/daemon.json";

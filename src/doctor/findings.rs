@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use super::model::{
+use crate::report_format::doctor::{
     CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, DevicesState, ProbeResult,
     RuntimeFinding, RuntimeKind, UsernsFinding,
 };

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::assess::{assess, assess_with_flags, dockerd_version_matters};
 use super::config::{self, ConfigError};
 use super::findings::{self, CONTAINER_MARKERS};
-use super::model::{
+use crate::report_format::doctor::{
     BinaryFinding, BridgeFinding, Check, DevicesState, DoctorReport, Environment, IptablesBackend,
     IptablesFinding, NamespaceFinding, ProbeResult, SCHEMA, StorageFinding, SystemdFinding,
     Verdict,
@@ -24,7 +24,7 @@ use super::model::{
 use super::probe::{ProbePlan, ProbeReport, run_child, run_probes};
 use super::procread::ProcSnapshot;
 use crate::binaries::which;
-use crate::outcome::millis;
+use crate::report_format::millis;
 use crate::process::child::{Output, SpawnSpec, Supervised};
 
 /// How long a `--version` query may take.
@@ -125,7 +125,7 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
         match run_probes(&exe, &plan, options.probe_timeout) {
             Ok(report) => report,
-            Err(err) => ProbeReport::skipped(&plan, &crate::agent::error_chain(&err)),
+            Err(err) => ProbeReport::skipped(&plan, &crate::error_text::error_chain(&err)),
         }
     };
     let devices_probe =
@@ -229,7 +229,7 @@ fn daemon_json_check(problem: &ConfigError) -> Check {
         name: "daemon-json".to_owned(),
         found: format!(
             "{}; its settings are ignored here, but dockerd refuses to start with it",
-            crate::agent::error_chain(problem)
+            crate::error_text::error_chain(problem)
         ),
         verdict: Verdict::Warning,
         signature: None,
@@ -243,7 +243,7 @@ fn daemon_json_check(problem: &ConfigError) -> Check {
 /// anyway). gVisor and kernels without module support load nothing.
 fn plan(
     snap: &ProcSnapshot,
-    config: &super::model::DockerdConfig,
+    config: &crate::report_format::doctor::DockerdConfig,
     iptables: &IptablesFinding,
     gvisor: bool,
     devices: DevicesState,

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::model::ProbeResult;
+use crate::report_format::doctor::ProbeResult;
 use super::procread;
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::envprobe::{self, ForkError, SysError};

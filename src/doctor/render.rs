@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
 
-use super::model::{DoctorReport, Prediction, Verdict};
+use crate::report_format::doctor::{DoctorReport, Prediction, Verdict};
 use crate::report::styles::Styles;
 
 /// Writes the report as one pretty-printed JSON document.
@@ -122,8 +122,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::doctor::model::*;
-    use crate::outcome::Outcome;
+    use crate::report_format::doctor::*;
+    use crate::report_format::Outcome;
 
     fn report() -> DoctorReport {
         let skipped = || ProbeResult::Skipped {

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::outcome::RunReport;
+use crate::report_format::RunReport;
 
 use super::ReportError;
 

@@ -45,7 +45,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::classify::SignatureSet;
-use crate::outcome::{CellResult, Outcome, RunReport};
+use crate::report_format::{CellResult, Outcome, RunReport};
 
 use super::ReportError;
 
@@ -384,7 +384,7 @@ pub fn log_tail(path: &Path, lines: usize) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Expectation;
+    use crate::report_format::Expectation;
     use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
     use std::collections::{BTreeMap, BTreeSet};

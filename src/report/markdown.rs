@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 
 use crate::classify::SignatureSet;
 use crate::explain;
-use crate::outcome::{CellResult, Outcome, RunReport};
+use crate::report_format::{CellResult, Outcome, RunReport};
 use crate::scenario::RUNSC_AXIS;
 
 use super::ReportError;
@@ -421,7 +421,7 @@ mod tests {
     fn unmet_expectations_flaky_cells_and_pipes_are_marked() {
         let mut report = fixture("devices-cgroup-new");
         let cell = &mut report.cells[0];
-        cell.expected = Some(crate::outcome::Expectation {
+        cell.expected = Some(crate::report_format::Expectation {
             outcome: Some("ready".to_owned()),
             signature: None,
         });

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::outcome::CellResult;
+use crate::report_format::CellResult;
 
 use super::styles::Styles;
 use super::table::progress_line;

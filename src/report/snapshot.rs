@@ -38,7 +38,7 @@ pub(crate) fn assert_snapshot(name: &str, actual: &str) {
 }
 
 /// Reads `fixtures/reports/{name}.json`: real reports kept for tests.
-pub(crate) fn report_fixture(name: &str) -> crate::outcome::RunReport {
+pub(crate) fn report_fixture(name: &str) -> crate::report_format::RunReport {
     let path = format!("fixtures/reports/{name}.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not a report: {e}"))

@@ -4,7 +4,7 @@
 
 use owo_colors::Style;
 
-use crate::outcome::Outcome;
+use crate::report_format::Outcome;
 
 /// The styles the terminal table uses.
 #[derive(Debug, Clone, Copy, Default)]

@@ -8,7 +8,7 @@ use std::io::Write;
 use owo_colors::OwoColorize;
 
 use crate::classify::SignatureSet;
-use crate::outcome::{CellResult, Outcome, RunReport};
+use crate::report_format::{CellResult, Outcome, RunReport};
 
 use super::ReportError;
 use super::styles::Styles;

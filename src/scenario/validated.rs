@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::load::LoadError;
+use super::error::LoadError;
 use super::model::{
     AxisSpec, CgroupLayout, Depth, ExpectRule, SandboxKind, ScenarioFile, Selector, ValueSpec,
 };
-use crate::outcome::Outcome;
+use crate::report_format::Outcome;
 
 /// The name of the runtime axis, one value per runsc binary.
 pub const RUNSC_AXIS: &str = "runsc";

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::classify::{Classifier, EvidenceLine, SignatureEntry, SignatureSet, UNKNOWN};
 use crate::evidence::{self, EvidenceCell};
 use crate::logline::{self, Level};
-use crate::outcome::Outcome;
+use crate::report_format::Outcome;
 
 use super::read::LineReader;
 

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::classify::{CatalogueError, SignatureSet};
 use crate::cli::{TriageArgs, TriageFormat};
-use crate::errors::{EXIT_OK, EXIT_USAGE, HarnessError, print_error_chain};
+use crate::error_text::print_error_chain;
+use crate::errors::{EXIT_OK, EXIT_USAGE, HarnessError};
 use crate::report::styles::Styles;
 
 use super::analyse::{Triage, triage_reader};

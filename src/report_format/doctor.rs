@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::Outcome;
+use crate::report_format::Outcome;
 
 /// The schema identifier of a doctor report.
 pub const SCHEMA: &str = "dindcheck/doctor/v1";

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::api::DaemonInfo;
+use crate::report_format::DaemonInfo;
 
 /// The schema identifier at the top of every JSON report.
 pub const SCHEMA: &str = "dindcheck/report/v1";
@@ -152,7 +152,7 @@ pub struct CellResult {
     /// What `dindcheck doctor` found in the cell's sandbox before dockerd
     /// started, and what it predicted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub doctor: Option<Box<crate::doctor::DoctorReport>>,
+    pub doctor: Option<Box<crate::report_format::doctor::DoctorReport>>,
     /// The expectation that applied, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,
