@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<u8, HarnessError> {
             crate::agent::run_agent(&spec)?;
             Ok(EXIT_OK)
         }
-        Command::UsernsExec { argv } => Err(crate::agent::userns_exec(&argv)),
+        Command::UsernsExec { argv } => Err(crate::agent::userns_exec(&argv).into()),
         Command::Cleanup => cleanup(),
         Command::Diff(args) => crate::report_commands::diff(&args, &stdout_styles),
         Command::Explain(args) => crate::report_commands::explain(&args),

@@ -96,7 +96,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         cell_id: cell.id.clone(),
         work_dir: paths.work_dir.clone(),
         socket: paths.socket.clone(),
-        cgroups: s.cgroups.to_string(),
+        cgroups: s.cgroups.clone(),
         userns: s.userns,
         dockerd_argv: argv,
         env,

@@ -188,8 +188,7 @@ impl fmt::Display for Depth {
 }
 
 /// The cgroup hierarchy the agent mounts at `/sys/fs/cgroup`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CgroupLayout {
     /// Every v1 controller the (sandbox) kernel lists in `/proc/cgroups`,
     /// each on its own hierarchy, as an OCI cgroup mount gives.
@@ -225,6 +224,18 @@ impl CgroupLayout {
             list => Ok(CgroupLayout::Controllers(
                 list.split(',').map(|c| c.trim().to_owned()).collect(),
             )),
+        }
+    }
+}
+
+/// The inverse of the `Deserialize` below: keywords as scalars, a
+/// controller list as a sequence, so a layout survives a JSON round trip
+/// (the agent spec) without being reparsed from text.
+impl Serialize for CgroupLayout {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CgroupLayout::Controllers(list) => list.serialize(serializer),
+            keyword => serializer.serialize_str(&keyword.to_string()),
         }
     }
 }

@@ -1,0 +1,442 @@
+//! The in-sandbox side of a cell: `dindcheck __agent SPEC.json`.
+//!
+//! Runs inside `runsc do` (or fresh host namespaces for `native`). It mounts
+//! the cgroup layout and a tmpfs for dockerd's state, starts dockerd with its
+//! output on the agent's stdout (the host keeps that as `dockerd.log`), and
+//! watches both dockerd's exit and its API, so a daemon that dies is reported
+//! the moment it dies. It speaks to the host only through
+//! `dindcheck-agent {json}` lines on stderr, and exits right after its result:
+//! the sandbox (or pid namespace) going away kills whatever is left, and the
+//! tmpfs state goes with it.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::engine::api::EngineClient;
+use crate::error_text::error_chain;
+use crate::engine::image::single_binary_image;
+use crate::report_format::{CgroupReport, Outcome, millis};
+use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
+use crate::process::mounts;
+use crate::scenario::{CgroupLayout, Depth};
+
+use super::protocol::{AgentEvent, AgentResult, AgentSpec, PROBE_IMAGE, PROBE_TOKEN, emit};
+
+/// Controllers `auto` tries on top of those in `/proc/cgroups`: gVisor lists
+/// a controller there only once a hierarchy for it is mounted, so the list
+/// alone would mount nothing inside runsc.
+const KNOWN_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "hugetlb",
+    "rdma",
+    "misc",
+    "job",
+];
+
+/// Why the agent could not even start its work.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The spec file could not be read.
+    #[error("failed to read agent spec {path}")]
+    ReadSpec {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The spec file is not valid JSON for [`AgentSpec`].
+    #[error("failed to parse agent spec {path}")]
+    ParseSpec {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `__userns-exec` was given no program.
+    #[error("__userns-exec needs a program")]
+    NoProgram,
+    /// The mapped user namespace could not be entered.
+    #[error("failed to enter a mapped user namespace")]
+    EnterUserns(#[source] crate::process::userns::UsernsError),
+    /// The program could not be executed.
+    #[error("failed to exec {program}")]
+    Exec {
+        /// The program.
+        program: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The agent's entry point: reads the spec, runs the cell, emits the result.
+///
+/// # Errors
+/// [`AgentError`] when the spec cannot be read; every later failure is
+/// reported as an `error` result instead.
+pub fn run_agent(spec_path: &Path) -> Result<(), AgentError> {
+    let agent_started = Instant::now();
+    emit(&AgentEvent::Started);
+    let text = std::fs::read_to_string(spec_path).map_err(|source| AgentError::ReadSpec {
+        path: spec_path.to_owned(),
+        source,
+    })?;
+    let spec: AgentSpec = serde_json::from_str(&text).map_err(|source| AgentError::ParseSpec {
+        path: spec_path.to_owned(),
+        source,
+    })?;
+    let result = run_cell(&spec, agent_started);
+    emit(&AgentEvent::Result(Box::new(result)));
+    Ok(())
+}
+
+fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
+    let mut result = AgentResult {
+        outcome: Outcome::Error,
+        detail: None,
+        dockerd_exit: None,
+        dockerd: None,
+        cgroups: CgroupReport::default(),
+        setup_ms: 0,
+        info_ms: None,
+        dockerd_start_to_api_ms: None,
+        dockerd_start_to_exit_ms: None,
+        container_ms: None,
+        doctor_ms: None,
+        doctor: None,
+    };
+    if let Err(message) = shield_host_docker_state() {
+        result.detail = Some(message);
+        return result;
+    }
+    if let Err(message) = prepare_work_dir(&spec.work_dir, spec.work_size_mb) {
+        result.detail = Some(message);
+        return result;
+    }
+    match mount_cgroups(&spec.cgroups) {
+        Ok(report) => result.cgroups = report,
+        Err(message) => {
+            result.detail = Some(message);
+            return result;
+        }
+    }
+    let mut argv: Vec<OsString> = Vec::new();
+    if spec.userns {
+        // `dindcheck __userns-exec` maps ids 0-65535 to themselves (root
+        // stays root; the docker group keeps its id, which dockerd chowns
+        // its socket to) and execs dockerd; see process::userns.
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+        argv.extend([exe.into_os_string(), "__userns-exec".into(), "--".into()]);
+    }
+    argv.extend(spec.dockerd_argv.iter().map(OsString::from));
+    let mut env: Vec<(OsString, OsString)> =
+        spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    if !spec.env.iter().any(|(k, _)| k == "PATH") {
+        env.push((
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        ));
+    }
+    // Temporary files of dockerd and containerd (containerd writes
+    // `containerd.<pid>.stacks.log` to os.TempDir() on SIGUSR1) belong on
+    // the cell's tmpfs, not in the host's /tmp of a native cell.
+    if !spec.env.iter().any(|(k, _)| k == "TMPDIR") {
+        env.push(("TMPDIR".into(), spec.work_dir.join("tmp").into_os_string()));
+    }
+    // The doctor examines the sandbox as dockerd will find it (same argv,
+    // environment and user namespace), so every verdict comes with the
+    // environment that produced it and the prediction made before it.
+    let doctor_started = Instant::now();
+    if spec.doctor {
+        // The doctor forks this process, which is single-threaded here: no
+        // thread has been started, and dockerd is not spawned yet.
+        let request = crate::doctor::CellRequest {
+            dockerd_argv: &spec.dockerd_argv,
+            env: &env,
+            userns: spec.userns.then_some(USERNS_IDS),
+            scratch: &spec.work_dir,
+            timeout: DOCTOR_TIMEOUT,
+        };
+        match crate::doctor::examine_cell(&request) {
+            Ok(report) => result.doctor = Some(Box::new(report)),
+            Err(err) => eprintln!("dindcheck: doctor: {}", error_chain(&err)),
+        }
+        result.doctor_ms = Some(millis(doctor_started.elapsed()));
+    }
+    let doctor_time = doctor_started.elapsed();
+    let spawn = SpawnSpec {
+        argv,
+        env,
+        stdout: Output::Stdout,
+        stderr: Output::Stdout,
+        isolate: false,
+    };
+    let started = Instant::now();
+    result.setup_ms = millis(
+        started
+            .duration_since(agent_started)
+            .saturating_sub(doctor_time),
+    );
+    let mut dockerd = match Supervised::spawn(&spawn) {
+        Ok(child) => child,
+        Err(err) => {
+            result.detail = Some(error_chain(&err));
+            return result;
+        }
+    };
+    emit(&AgentEvent::DockerdSpawned { pid: dockerd.pid() });
+    let deadline = started + Duration::from_millis(spec.timeout_ms);
+    let client = EngineClient::new(spec.socket.clone(), Duration::from_secs(5));
+    let mut backoff = Duration::from_millis(2);
+    loop {
+        if let Some(status) = dockerd.try_wait() {
+            result.outcome = Outcome::DaemonFailed;
+            result.dockerd_exit = Some(describe_status(status));
+            result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
+            return result;
+        }
+        if client.ping().is_ok() {
+            let ms = millis(started.elapsed());
+            result.dockerd_start_to_api_ms = Some(ms);
+            emit(&AgentEvent::ApiReady { ms });
+            break;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            result.outcome = Outcome::Timeout;
+            result.detail = Some(format!(
+                "dockerd neither answered /_ping nor exited within {} ms",
+                spec.timeout_ms
+            ));
+            dockerd.terminate(Duration::ZERO);
+            return result;
+        }
+        std::thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(Duration::from_millis(10));
+    }
+    result.outcome = Outcome::Ready;
+    let info_started = Instant::now();
+    result.dockerd = client.info().ok();
+    result.info_ms = Some(millis(info_started.elapsed()));
+    if spec.depth == Depth::Container {
+        let probe_started = Instant::now();
+        let (outcome, detail) = probe_container(&client, &spec.busybox, deadline);
+        result.container_ms = Some(millis(probe_started.elapsed()));
+        result.outcome = outcome;
+        result.detail = detail;
+        let died = if outcome == Outcome::ContainerFailed {
+            // A probe that failed because dockerd is going down: give the
+            // exit a moment to be seen.
+            dockerd.wait_until(Instant::now() + Duration::from_millis(500))
+        } else {
+            dockerd.try_wait()
+        };
+        if let Some(status) = died {
+            // The daemon died under the probe: that, not the probe's
+            // connection error, is the verdict.
+            result.outcome = Outcome::DaemonFailed;
+            result.dockerd_exit = Some(describe_status(status));
+            result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
+        }
+    }
+    // The state is on a tmpfs that dies with the sandbox: no grace needed.
+    dockerd.terminate(Duration::ZERO);
+    result
+}
+
+/// `dindcheck __userns-exec PROGRAM…`: enters a mapped user namespace and
+/// execs the program. Returns only on failure.
+pub fn userns_exec(argv: &[OsString]) -> AgentError {
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = argv.split_first() else {
+        return AgentError::NoProgram;
+    };
+    if let Err(source) = crate::process::userns::enter_mapped_userns(USERNS_IDS) {
+        return AgentError::EnterUserns(source);
+    }
+    let source = std::process::Command::new(program).args(args).exec();
+    AgentError::Exec {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    }
+}
+
+/// How long the in-sandbox doctor may take before dockerd starts anyway.
+const DOCTOR_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many ids the user-namespace variant maps (0..65536 onto themselves).
+const USERNS_IDS: u32 = 65536;
+
+/// Loads the one-file image and runs it; returns the outcome and a detail.
+fn probe_container(
+    client: &EngineClient,
+    busybox: &Path,
+    deadline: Instant,
+) -> (Outcome, Option<String>) {
+    let tar = match single_binary_image(busybox, "/bin/busybox", PROBE_IMAGE) {
+        Ok(tar) => tar,
+        Err(err) => return (Outcome::Error, Some(error_chain(&err))),
+    };
+    if let Err(err) = client.load_image(&tar) {
+        return (Outcome::ContainerFailed, Some(error_chain(&err)));
+    }
+    let cmd = vec![
+        "/bin/busybox".to_owned(),
+        "echo".to_owned(),
+        PROBE_TOKEN.to_owned(),
+    ];
+    match client.run_container(PROBE_IMAGE, &cmd, PROBE_TOKEN, deadline) {
+        Ok(run) if run.exit_code == 0 && run.output_matched => (Outcome::ContainerOk, None),
+        Ok(run) => (
+            Outcome::ContainerFailed,
+            Some(format!(
+                "probe container exited with {} and printed {:?}",
+                run.exit_code,
+                run.output.trim()
+            )),
+        ),
+        Err(err) => (Outcome::ContainerFailed, Some(error_chain(&err))),
+    }
+}
+
+/// Host directories a dockerd or containerd may write to whatever its flags
+/// say: dockerd 20.10 writes `/etc/docker/key.json` unconditionally.
+const HOST_DOCKER_STATE: &[&str] = &[
+    "/etc/docker",
+    "/var/lib/docker",
+    "/run/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+];
+
+/// Hides the host's Docker state behind empty tmpfs mounts. Inside runsc the
+/// root is already a throwaway overlay; in a native cell this is what keeps
+/// the host's `/var/lib/docker` and `/etc/docker` untouched.
+fn shield_host_docker_state() -> Result<(), String> {
+    // runsc 20221219 answers EINVAL to a propagation change on /; its mount
+    // table is the sandbox's own anyway, and native cells already run in a
+    // private namespace (see process::child), so this is only a second lock.
+    let _ = mounts::make_root_private();
+    for dir in HOST_DOCKER_STATE.iter().map(Path::new) {
+        if dir.is_dir() {
+            mounts::mount_tmpfs(dir, "mode=0711")
+                .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn prepare_work_dir(dir: &Path, size_mb: Option<u64>) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
+    let options = match size_mb {
+        Some(mb) => format!("mode=0711,size={mb}m"),
+        None => "mode=0711".to_owned(),
+    };
+    mounts::mount_tmpfs(dir, &options)
+        .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+    for sub in ["data", "exec", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
+    }
+    Ok(())
+}
+
+/// Mounts `layout` at /sys/fs/cgroup and reports what worked.
+fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut report = CgroupReport {
+        layout: layout.to_string(),
+        ..CgroupReport::default()
+    };
+    // A native cell inherits the host's cgroup mounts; overmounting would
+    // hide them from path lookups but not from /proc/self/mountinfo, which
+    // is what dockerd reads, so detach them (in this private namespace).
+    mounts::unmount_below(root);
+    // gVisor's sysfs answers mkdir with EPERM and statx with EINVAL for an
+    // existing /sys/fs/cgroup, so create_dir_all would fail; try to create
+    // it and let the mount say whether it is usable.
+    let _ = std::fs::create_dir(root);
+    if *layout == CgroupLayout::V2 {
+        match mounts::mount_cgroup2(root) {
+            Ok(()) => report.mounted.push("cgroup2".to_owned()),
+            Err(e) => report.failed.push(("cgroup2".to_owned(), e.to_string())),
+        }
+        return Ok(report);
+    }
+    mounts::mount_tmpfs(root, "mode=0755")
+        .map_err(|e| format!("failed to mount tmpfs on {}: {e}", root.display()))?;
+    let controllers: Vec<String> = match layout {
+        CgroupLayout::Auto => {
+            let mut all: Vec<String> = KNOWN_CONTROLLERS.iter().map(|c| c.to_string()).collect();
+            for listed in listed_controllers() {
+                if !all.contains(&listed) {
+                    all.push(listed);
+                }
+            }
+            all
+        }
+        CgroupLayout::Controllers(list) => list.clone(),
+        CgroupLayout::None | CgroupLayout::V2 => Vec::new(),
+    };
+    for controller in controllers {
+        let (dir_name, options) = match controller.strip_prefix("name=") {
+            Some(name) => (name.to_owned(), format!("none,name={name}")),
+            None => (controller.clone(), controller.clone()),
+        };
+        let target = root.join(&dir_name);
+        if let Err(e) = std::fs::create_dir_all(&target) {
+            report.failed.push((controller, e.to_string()));
+            continue;
+        }
+        match mounts::mount_cgroup_v1(&options, &target) {
+            Ok(()) => report.mounted.push(controller),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&target);
+                report.failed.push((controller, e.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Enabled controllers from /proc/cgroups.
+fn listed_controllers() -> Vec<String> {
+    std::fs::read_to_string("/proc/cgroups")
+        .map(|text| parse_proc_cgroups(&text))
+        .unwrap_or_default()
+}
+
+fn parse_proc_cgroups(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            (fields.len() >= 4 && fields[3] == "1").then(|| fields[0].to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_cgroups_parsing_keeps_enabled_controllers() {
+        let text = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ndevices\t0\t1\t0\npids\t5\t1\t1\n";
+        assert_eq!(parse_proc_cgroups(text), vec!["cpu", "pids"]);
+    }
+
+}

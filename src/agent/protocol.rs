@@ -1,0 +1,148 @@
+//! The agent's protocol with the host: the spec the runner writes before a
+//! cell starts, and the `dindcheck-agent {json}` event lines the agent
+//! writes to stderr while it runs.
+//!
+//! Plain data and its encoding; both sides (the runner on the host, the
+//! agent in the sandbox) import it, and it imports neither.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report_format::doctor::DoctorReport;
+use crate::report_format::{CgroupReport, DaemonInfo, Outcome};
+use crate::scenario::{CgroupLayout, Depth};
+
+/// The prefix of every protocol line the agent writes to stderr.
+pub const EVENT_PREFIX: &str = "dindcheck-agent ";
+
+/// The text the probe container must print.
+pub const PROBE_TOKEN: &str = "dindcheck-probe-ok";
+
+/// The image tag of the probe image.
+pub const PROBE_IMAGE: &str = "dindcheck/probe:latest";
+
+/// What the host asks the agent to do; written as JSON into the cell's dir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    /// The cell, for messages.
+    pub cell_id: String,
+    /// Where the agent mounts a tmpfs for dockerd's state.
+    pub work_dir: PathBuf,
+    /// dockerd's unix socket (inside `work_dir`).
+    pub socket: PathBuf,
+    /// The cgroup layout to mount at `/sys/fs/cgroup`.
+    pub cgroups: CgroupLayout,
+    /// Start dockerd in a user namespace.
+    pub userns: bool,
+    /// The complete dockerd command line, harness paths included.
+    pub dockerd_argv: Vec<String>,
+    /// Extra environment for dockerd.
+    pub env: Vec<(String, String)>,
+    /// How far to probe.
+    pub depth: Depth,
+    /// From dockerd's start to the verdict, in milliseconds.
+    pub timeout_ms: u64,
+    /// The static binary for the probe image.
+    pub busybox: PathBuf,
+    /// Size of the work tmpfs in MiB, when limited.
+    #[serde(default)]
+    pub work_size_mb: Option<u64>,
+    /// Run the doctor's checks before dockerd starts.
+    #[serde(default)]
+    pub doctor: bool,
+}
+
+/// One protocol line from the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum AgentEvent {
+    /// The agent is running inside the sandbox.
+    Started,
+    /// dockerd was spawned.
+    DockerdSpawned {
+        /// Its PID inside the sandbox.
+        pid: i32,
+    },
+    /// The API answered `/_ping`.
+    ApiReady {
+        /// Milliseconds from spawn to answer.
+        ms: u64,
+    },
+    /// The verdict; the last line.
+    Result(Box<AgentResult>),
+}
+
+/// The agent's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentResult {
+    /// How far dockerd got.
+    pub outcome: Outcome,
+    /// A sentence for `error`, `timeout` and `container-failed` outcomes.
+    pub detail: Option<String>,
+    /// How dockerd exited, if it did.
+    pub dockerd_exit: Option<String>,
+    /// What `GET /info` said.
+    pub dockerd: Option<DaemonInfo>,
+    /// What was mounted at /sys/fs/cgroup.
+    pub cgroups: CgroupReport,
+    /// From the agent's start to dockerd's spawn: mounts and cgroup layout.
+    pub setup_ms: u64,
+    /// Spawn to first `/_ping` answer.
+    pub dockerd_start_to_api_ms: Option<u64>,
+    /// Spawn to exit, for a daemon that died.
+    pub dockerd_start_to_exit_ms: Option<u64>,
+    /// The `GET /info` round trip after readiness.
+    pub info_ms: Option<u64>,
+    /// The container probe's duration.
+    pub container_ms: Option<u64>,
+    /// How long the doctor's checks took, before dockerd started.
+    #[serde(default)]
+    pub doctor_ms: Option<u64>,
+    /// What `dindcheck doctor` found and predicted in the sandbox, after the
+    /// cgroup layout was mounted and before dockerd started.
+    #[serde(default)]
+    pub doctor: Option<Box<DoctorReport>>,
+}
+
+/// Writes one protocol line to stderr.
+pub fn emit(event: &AgentEvent) {
+    if let Ok(json) = serde_json::to_string(event) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{EVENT_PREFIX}{json}");
+        let _ = err.flush();
+    }
+}
+
+/// Parses a protocol line, if it is one.
+pub fn parse_event(line: &str) -> Option<AgentEvent> {
+    serde_json::from_str(line.strip_prefix(EVENT_PREFIX)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_the_protocol_line() {
+        let event = AgentEvent::ApiReady { ms: 42 };
+        let line = format!("{EVENT_PREFIX}{}", serde_json::to_string(&event).unwrap());
+        assert_eq!(parse_event(&line), Some(event));
+        assert_eq!(parse_event("time=\"x\" level=info msg=\"y\""), None);
+    }
+
+    #[test]
+    fn cgroup_layouts_survive_the_spec_round_trip() {
+        for layout in [
+            CgroupLayout::Auto,
+            CgroupLayout::None,
+            CgroupLayout::V2,
+            CgroupLayout::Controllers(vec!["devices".to_owned(), "auto".to_owned()]),
+        ] {
+            let json = serde_json::to_string(&layout).unwrap();
+            let back: CgroupLayout = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, layout, "{json}");
+        }
+    }
+}
