@@ -22,8 +22,7 @@ use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::process::sweep::{self, MARKER_VAR, Marker};
-use crate::sandbox::{CellPaths, agent_spec, host_argv};
-use crate::scenario::SandboxKind;
+use crate::sandbox::{CellPaths, agent_spec, backend_for};
 
 /// Time the sandbox gets on top of the probe timeout: runsc start-up and
 /// teardown, which the agent's own deadline does not cover.
@@ -76,7 +75,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
             .settings
             .runsc
             .as_ref()
-            .filter(|_| cell.settings.sandbox == SandboxKind::Runsc)
+            .filter(|_| cell.settings.sandbox.uses_runsc())
             .and_then(|p| ctx.runsc_versions.get(p).cloned()),
         outcome: Outcome::Error,
         signature: None,
@@ -104,7 +103,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     };
     let marker = marker(&ctx.run_id, cell.index, attempt);
     let spec = SpawnSpec {
-        argv: host_argv(cell, &paths, &ctx.agent_exe),
+        argv: backend_for(cell.settings.sandbox).host_argv(cell, &paths, &ctx.agent_exe),
         env: vec![
             (MARKER_VAR.into(), marker.clone().into()),
             ("TMPDIR".into(), paths.tmp.clone().into()),
@@ -188,6 +187,7 @@ fn prepare(ctx: &RunContext<'_>, cell: &Cell, artifacts: &Path) -> Result<CellPa
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;
     std::fs::write(&paths.spec_file, json)
         .map_err(|e| format!("failed to write {}: {e}", paths.spec_file.display()))?;
+    backend_for(cell.settings.sandbox).prepare(cell, &paths)?;
     Ok(paths)
 }
 

@@ -61,6 +61,14 @@ pub enum SandboxKind {
     Native,
 }
 
+impl SandboxKind {
+    /// Whether cells of this kind run under a runsc binary (and so get the
+    /// `runsc` axis and a runsc version in the report).
+    pub fn uses_runsc(self) -> bool {
+        matches!(self, SandboxKind::Runsc)
+    }
+}
+
 impl fmt::Display for SandboxKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

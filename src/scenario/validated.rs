@@ -148,7 +148,7 @@ pub fn validate(
             "must be at least 1 (MiB)".to_owned(),
         ));
     }
-    if file.sandbox == SandboxKind::Runsc && file.runsc.binaries.is_empty() {
+    if file.sandbox.uses_runsc() && file.runsc.binaries.is_empty() {
         return Err(invalid(
             "runsc.binaries",
             "needs at least one runsc binary".to_owned(),
@@ -294,12 +294,12 @@ pub fn check_selector(
     selector: &Selector,
 ) -> Result<(), String> {
     for (axis_name, labels) in selector {
-        if axis_name == RUNSC_AXIS && sandbox == SandboxKind::Runsc {
+        if axis_name == RUNSC_AXIS && sandbox.uses_runsc() {
             continue;
         }
         let Some(axis) = axes.iter().find(|a| &a.name == axis_name) else {
             let mut known: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
-            if sandbox == SandboxKind::Runsc {
+            if sandbox.uses_runsc() {
                 known.push(RUNSC_AXIS);
             }
             return Err(format!(
