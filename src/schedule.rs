@@ -10,8 +10,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::matrix::Cell;
 use crate::report_format::{Attempt, CellResult};
 use crate::process::signals::{Shutdown, shutdown_level};
-use crate::report::progress::Progress;
 use crate::runner::{self, RunContext};
+
+/// Where the schedule reports cells starting and finishing (the terminal
+/// progress bar implements it; the schedule knows no renderer).
+pub trait CellEvents: Sync {
+    /// A cell started.
+    fn started(&self);
+    /// A cell (with its retries) finished.
+    fn finished(&self, result: &CellResult);
+    /// Every cell finished or the run was stopped.
+    fn finish(&self);
+}
 
 /// How to schedule the cells.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +38,7 @@ pub fn run_all(
     ctx: &RunContext<'_>,
     cells: &[Cell],
     schedule: Schedule,
-    progress: &Progress,
+    progress: &dyn CellEvents,
 ) -> Vec<CellResult> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, CellResult)>> = Mutex::new(Vec::new());

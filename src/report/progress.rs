@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::schedule::CellEvents;
 use crate::report_format::CellResult;
 
 use super::styles::Styles;
@@ -62,14 +63,25 @@ impl Progress {
         progress
     }
 
+    fn update_message(&self) {
+        if let Some(bar) = &self.bar {
+            let running = self.running.load(Ordering::SeqCst);
+            let done = self.done.load(Ordering::SeqCst);
+            let left = self.total.saturating_sub(done + running);
+            bar.set_message(format!("{running} running, {left} left"));
+        }
+    }
+}
+
+impl CellEvents for Progress {
     /// A cell started.
-    pub fn started(&self) {
+    fn started(&self) {
         self.running.fetch_add(1, Ordering::SeqCst);
         self.update_message();
     }
 
     /// A cell finished with `result`.
-    pub fn finished(&self, result: &CellResult) {
+    fn finished(&self, result: &CellResult) {
         self.running.fetch_sub(1, Ordering::SeqCst);
         let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
         match (&self.mode, &self.bar) {
@@ -86,18 +98,9 @@ impl Progress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
-        }
-    }
-
-    fn update_message(&self) {
-        if let Some(bar) = &self.bar {
-            let running = self.running.load(Ordering::SeqCst);
-            let done = self.done.load(Ordering::SeqCst);
-            let left = self.total.saturating_sub(done + running);
-            bar.set_message(format!("{running} running, {left} left"));
         }
     }
 }
