@@ -17,13 +17,13 @@ use crate::cli::{
 };
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::matrix::{self, Cell};
-use crate::report_format::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::process::signals::{self, Shutdown, shutdown_level};
 use crate::process::{stale, sweep};
 use crate::report::junit::{JunitOptions, JunitPolicy};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::{self, json, styles::Styles, table};
 use crate::report_commands::{ignore_broken_pipe, write_extra_reports};
+use crate::report_format::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
 use crate::runner::RunContext;
 use crate::scenario::{
     Axis, AxisValue, ExpectationRule, RUNSC_AXIS, SandboxKind, Scenario, ValueSpec, check_selector,
@@ -514,7 +514,10 @@ fn run_matrix(
                         path: "-".into(),
                         source,
                     })?;
-                    crate::explain::write_text(&crate::explain::explain(&report), &mut out)
+                    crate::report::explain::write_text(
+                        &crate::analysis::explain::explain(&report),
+                        &mut out,
+                    )
                 })
             }
         };

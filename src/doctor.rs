@@ -23,17 +23,17 @@ mod probe;
 mod procread;
 mod render;
 
-pub use assess::{Assessment, assess};
-pub use command::{CellDoctorError, CellRequest, examine_cell, run, run_probe_child};
-pub use config::{from_args as config_from_args, resolve as resolve_config};
-pub use findings::is_gvisor;
-pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
 pub use crate::report_format::doctor::{
     BinaryFinding, BridgeFinding, CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, Check,
     DevicesState, DockerdConfig, DoctorReport, Environment, IptablesBackend, IptablesFinding,
     NamespaceFinding, Prediction, ProbeResult, RuntimeFinding, RuntimeKind, SCHEMA, StorageFinding,
     SystemdFinding, UsernsFinding, Verdict,
 };
+pub use assess::{Assessment, assess};
+pub use command::{CellDoctorError, CellRequest, examine_cell, run, run_probe_child};
+pub use config::{from_args as config_from_args, resolve as resolve_config};
+pub use findings::is_gvisor;
+pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
 pub use probe::{ProbePlan, ProbeReport};
 pub use procread::ProcSnapshot;
 pub use render::{write_json, write_text};

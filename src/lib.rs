@@ -10,24 +10,27 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod analysis;
 pub mod app;
 pub mod binaries;
 pub mod classify;
 pub mod cli;
-pub mod diff;
+
 pub mod doctor;
 pub mod engine;
 pub mod error_text;
 pub mod errors;
 pub mod evidence;
-pub mod explain;
+#[cfg(test)]
+mod fixture_reports;
+
 pub mod logline;
 pub mod matrix;
-pub mod merge;
-pub mod report_format;
+
 pub mod process;
 pub mod report;
 pub mod report_commands;
+pub mod report_format;
 pub mod runner;
 pub mod sandbox;
 pub mod scenario;

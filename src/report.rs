@@ -5,12 +5,11 @@
 //! place, so a reader never sees half a report.
 
 pub mod diff;
+pub mod explain;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod progress;
-#[cfg(test)]
-pub(crate) mod snapshot;
 pub mod styles;
 pub mod table;
 

@@ -6,14 +6,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::analysis::diff::{DiffOptions, Pair};
 use crate::classify::SignatureSet;
 use crate::cli::{DiffArgs, ExplainArgs, MergeArgs, ReportFormat};
-use crate::diff::{DiffOptions, Pair};
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
-use crate::report_format::RunReport;
 use crate::report::junit::JunitOptions;
 use crate::report::styles::Styles;
 use crate::report::{self, ReportError, json};
+use crate::report_format::RunReport;
 
 /// Reads a report given on the command line; a bad one is a usage error.
 pub fn read_input(path: &Path) -> Result<RunReport, HarnessError> {
@@ -43,14 +43,15 @@ pub fn diff(args: &DiffArgs, styles: &Styles) -> Result<u8, HarnessError> {
         pairs,
         force: args.force,
     };
-    let result = crate::diff::diff(&base, &new, &options).map_err(|err| HarnessError::Input {
-        message: format!(
-            "cannot compare {} with {}",
-            args.base.display(),
-            args.new.display()
-        ),
-        source: Box::new(err),
-    })?;
+    let result =
+        crate::analysis::diff::diff(&base, &new, &options).map_err(|err| HarnessError::Input {
+            message: format!(
+                "cannot compare {} with {}",
+                args.base.display(),
+                args.new.display()
+            ),
+            source: Box::new(err),
+        })?;
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         ReportFormat::Text => report::diff::write_text(&result, styles, &mut out),
@@ -71,14 +72,16 @@ pub fn diff(args: &DiffArgs, styles: &Styles) -> Result<u8, HarnessError> {
 /// An unreadable report (exit 2).
 pub fn explain(args: &ExplainArgs) -> Result<u8, HarnessError> {
     let report = read_input(&args.report)?;
-    let explanation = crate::explain::explain(&report);
+    let explanation = crate::analysis::explain::explain(&report);
     let mut out = std::io::stdout().lock();
     let written = match args.format {
-        ReportFormat::Text => crate::explain::write_text(&explanation, &mut out),
+        ReportFormat::Text => crate::report::explain::write_text(&explanation, &mut out),
         ReportFormat::Json => serde_json::to_writer_pretty(&mut out, &explanation)
             .map_err(ReportError::Serialize)
             .and_then(|()| writeln!(out).map_err(stdout_error)),
-        ReportFormat::Markdown => crate::explain::write_markdown(&explanation, "##", &mut out),
+        ReportFormat::Markdown => {
+            crate::report::explain::write_markdown(&explanation, "##", &mut out)
+        }
     };
     ignore_broken_pipe(written)?;
     Ok(EXIT_OK)
@@ -92,9 +95,9 @@ pub fn explain(args: &ExplainArgs) -> Result<u8, HarnessError> {
 pub fn merge(args: &MergeArgs) -> Result<u8, HarnessError> {
     let mut shards = Vec::new();
     for path in &args.reports {
-        shards.push(crate::merge::Shard::new(path, read_input(path)?));
+        shards.push(crate::analysis::merge::Shard::new(path, read_input(path)?));
     }
-    let merged = crate::merge::merge(shards).map_err(|err| HarnessError::Input {
+    let merged = crate::analysis::merge::merge(shards).map_err(|err| HarnessError::Input {
         message: "cannot merge the shard reports".to_owned(),
         source: Box::new(err),
     })?;

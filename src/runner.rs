@@ -17,11 +17,11 @@ use crate::agent::{AgentEvent, AgentResult, parse_event};
 use crate::classify::{Classification, SignatureSet};
 use crate::logline;
 use crate::matrix::Cell;
-use crate::report_format::{CellResult, Outcome, Timings, millis};
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::process::sweep::{self, MARKER_VAR, Marker};
+use crate::report_format::{CellResult, Outcome, Timings, millis};
 use crate::sandbox::{CellPaths, agent_spec, backend_for};
 
 /// Time the sandbox gets on top of the probe timeout: runsc start-up and

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::matrix::Cell;
-use crate::report_format::{Attempt, CellResult};
 use crate::process::signals::{Shutdown, shutdown_level};
+use crate::report_format::{Attempt, CellResult};
 use crate::runner::{self, RunContext};
 
 /// Where the schedule reports cells starting and finishing (the terminal

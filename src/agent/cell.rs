@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::engine::api::EngineClient;
-use crate::error_text::error_chain;
 use crate::engine::image::single_binary_image;
-use crate::report_format::{CgroupReport, Outcome, millis};
+use crate::error_text::error_chain;
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
+use crate::report_format::{CgroupReport, Outcome, millis};
 use crate::scenario::{CgroupLayout, Depth};
 
 use super::protocol::{AgentEvent, AgentResult, AgentSpec, PROBE_IMAGE, PROBE_TOKEN, emit};
@@ -438,5 +438,4 @@ mod tests {
         let text = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ndevices\t0\t1\t0\npids\t5\t1\t1\n";
         assert_eq!(parse_proc_cgroups(text), vec!["cpu", "pids"]);
     }
-
 }

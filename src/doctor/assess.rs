@@ -13,12 +13,12 @@
 //! availability is runc's check and only fails containers.
 
 use super::config;
+use crate::classify::UNKNOWN;
+use crate::report_format::Outcome;
 use crate::report_format::doctor::{
     CgroupMode, Check, DevicesState, DockerdConfig, Environment, IptablesBackend, Prediction,
     ProbeResult, RuntimeKind, Verdict,
 };
-use crate::classify::UNKNOWN;
-use crate::report_format::Outcome;
 
 /// Where in dockerd's start a failing check stops it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -784,8 +784,8 @@ mod tests {
 
     use super::*;
     use crate::doctor::findings;
-    use crate::report_format::doctor::*;
     use crate::doctor::procread::ProcSnapshot;
+    use crate::report_format::doctor::*;
     use rstest::rstest;
 
     fn failed(step: &str, errno: &str) -> ProbeResult {

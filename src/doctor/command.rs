@@ -12,13 +12,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-use crate::report_format::doctor::DoctorReport;
 use super::probe::{ProbePlan, run_child};
 use super::render::{write_json, write_text};
 use crate::cli::{DoctorArgs, DoctorFormat};
 use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::process::envprobe::{self, ForkError};
 use crate::report::styles::Styles;
+use crate::report_format::doctor::DoctorReport;
 
 /// Runs `dindcheck doctor`; returns the exit code.
 ///

@@ -13,11 +13,11 @@
 
 use std::path::Path;
 
+use super::procread::ProcSnapshot;
 use crate::report_format::doctor::{
     CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, DevicesState, ProbeResult,
     RuntimeFinding, RuntimeKind, UsernsFinding,
 };
-use super::procread::ProcSnapshot;
 
 /// The version string gVisor's sentry reports for every release (its uname
 /// is fixed: pkg/sentry/kernel/version.go in google/gvisor).

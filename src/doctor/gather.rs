@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 use super::assess::{assess, assess_with_flags, dockerd_version_matters};
 use super::config::{self, ConfigError};
 use super::findings::{self, CONTAINER_MARKERS};
+use super::probe::{ProbePlan, ProbeReport, run_child, run_probes};
+use super::procread::ProcSnapshot;
+use crate::binaries::which;
+use crate::process::child::{Output, SpawnSpec, Supervised};
 use crate::report_format::doctor::{
     BinaryFinding, BridgeFinding, Check, DevicesState, DoctorReport, Environment, IptablesBackend,
     IptablesFinding, NamespaceFinding, ProbeResult, SCHEMA, StorageFinding, SystemdFinding,
     Verdict,
 };
-use super::probe::{ProbePlan, ProbeReport, run_child, run_probes};
-use super::procread::ProcSnapshot;
-use crate::binaries::which;
 use crate::report_format::millis;
-use crate::process::child::{Output, SpawnSpec, Supervised};
 
 /// How long a `--version` query may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);

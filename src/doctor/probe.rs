@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report_format::doctor::ProbeResult;
 use super::procread;
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::envprobe::{self, ForkError, SysError};
+use crate::report_format::doctor::ProbeResult;
 
 /// The nf_tables table the probe creates in its namespace.
 const PROBE_TABLE: &str = "dindcheck_probe";

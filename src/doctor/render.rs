@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
 
-use crate::report_format::doctor::{DoctorReport, Prediction, Verdict};
 use crate::report::styles::Styles;
+use crate::report_format::doctor::{DoctorReport, Prediction, Verdict};
 
 /// Writes the report as one pretty-printed JSON document.
 ///
@@ -122,8 +122,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::report_format::doctor::*;
     use crate::report_format::Outcome;
+    use crate::report_format::doctor::*;
 
     fn report() -> DoctorReport {
         let skipped = || ProbeResult::Skipped {

@@ -11,7 +11,7 @@ use std::io::Write;
 
 use owo_colors::OwoColorize;
 
-use crate::diff::{CellDiff, Change, ReportDiff};
+use crate::analysis::diff::{CellDiff, Change, ReportDiff};
 
 use super::ReportError;
 use super::styles::Styles;
@@ -78,7 +78,7 @@ fn pair_lines(diff: &ReportDiff) -> Vec<String> {
         .collect()
 }
 
-fn side(side: Option<&crate::diff::CellSide>) -> String {
+fn side(side: Option<&crate::analysis::diff::CellSide>) -> String {
     side.map_or_else(|| "(not run)".to_owned(), |s| s.verdict())
 }
 
@@ -180,7 +180,7 @@ fn md_escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn md_side(side: Option<&crate::diff::CellSide>) -> String {
+fn md_side(side: Option<&crate::analysis::diff::CellSide>) -> String {
     match side {
         None => "–".to_owned(),
         Some(s) => match &s.signature {
@@ -252,9 +252,9 @@ fn render_markdown(diff: &ReportDiff, out: &mut dyn Write) -> std::io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{DiffOptions, Pair, diff};
-    use crate::report::snapshot::assert_snapshot;
-    use crate::report::snapshot::report_fixture as fixture;
+    use crate::analysis::diff::{DiffOptions, Pair, diff};
+    use crate::fixture_reports::assert_snapshot;
+    use crate::fixture_reports::report_fixture as fixture;
 
     fn upgrade() -> ReportDiff {
         let options = DiffOptions {

@@ -384,8 +384,8 @@ pub fn log_tail(path: &Path, lines: usize) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture_reports::report_fixture as fixture;
     use crate::report_format::Expectation;
-    use crate::report::snapshot::report_fixture as fixture;
     use rstest::rstest;
     use std::collections::{BTreeMap, BTreeSet};
 
@@ -774,7 +774,7 @@ mod tests {
                 log_tail_lines: 3,
             },
         );
-        crate::report::snapshot::assert_snapshot("devices-cgroup-both.junit.xml", &xml);
+        crate::fixture_reports::assert_snapshot("devices-cgroup-both.junit.xml", &xml);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Markdown report: a matrix table fit for a pull-request comment or the
 //! `reports/` folder, a legend of the signatures seen, and the minimal-fix
-//! analysis from [`crate::explain`].
+//! analysis from [`crate::analysis::explain`].
 //!
 //! The table folds the matrix into two dimensions so that a 2×2×2×2 matrix
 //! reads at a glance (see [`layout`]): the runtime axis `runsc` (or, without
@@ -14,8 +14,8 @@ use std::io::Write;
 
 use indexmap::IndexMap;
 
+use crate::analysis::explain;
 use crate::classify::SignatureSet;
-use crate::explain;
 use crate::report_format::{CellResult, Outcome, RunReport};
 use crate::scenario::RUNSC_AXIS;
 
@@ -88,7 +88,7 @@ pub fn write(
         path: "-".into(),
         source,
     })?;
-    explain::write_markdown(&explain::explain(report), "####", out)
+    super::explain::write_markdown(&explain::explain(report), "####", out)
 }
 
 fn render(
@@ -361,8 +361,8 @@ fn write_legend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::snapshot::assert_snapshot;
-    use crate::report::snapshot::report_fixture as fixture;
+    use crate::fixture_reports::assert_snapshot;
+    use crate::fixture_reports::report_fixture as fixture;
     use rstest::rstest;
 
     fn render_md(report: &RunReport) -> String {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::schedule::CellEvents;
 use crate::report_format::CellResult;
+use crate::schedule::CellEvents;
 
 use super::styles::Styles;
 use super::table::progress_line;

@@ -10,7 +10,7 @@
 //! runsc label, the two are paired automatically, and the diff says so.
 //!
 //! Each matched key gets a [`Change`]. Outcomes are ranked as in
-//! [`crate::explain::outcome_rank`] (best first: container-ok, ready,
+//! [`crate::analysis::explain::outcome_rank`] (best first: container-ok, ready,
 //! container-failed, daemon-failed, timeout, error), and "good" means ready
 //! or container-ok:
 //! - **regression**: was good, now ranks lower (container-ok → ready counts:
@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::explain::outcome_rank;
+use crate::analysis::explain::outcome_rank;
 use crate::report_format::{CellResult, Outcome, RunReport};
 use crate::scenario::RUNSC_AXIS;
 
@@ -586,7 +586,7 @@ fn notes(base: &RunReport, new: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::snapshot::report_fixture as fixture;
+    use crate::fixture_reports::report_fixture as fixture;
     use rstest::rstest;
 
     fn labels(d: &ReportDiff, change: Change) -> Vec<String> {

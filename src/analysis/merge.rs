@@ -273,7 +273,7 @@ fn compare_times(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::snapshot::report_fixture as fixture;
+    use crate::fixture_reports::report_fixture as fixture;
     use rstest::rstest;
 
     /// Shard K/N of a report as `--shard` makes it: every N-th cell in
