@@ -37,6 +37,16 @@ pub enum BinaryError {
     },
 }
 
+impl BinaryError {
+    /// The name or path that was asked for, for the install hint.
+    pub fn name(&self) -> String {
+        match self {
+            BinaryError::NotFound { name } => name.clone(),
+            BinaryError::Version { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
 /// Finds `name` (a path, or a name looked up in PATH plus the sbin
 /// directories, which a non-login root shell may lack) and reads its version.
 ///

@@ -144,6 +144,13 @@ impl SignatureSet {
             .expect("the embedded catalogue is valid (tested by classify::tests)")
     }
 
+    /// The built-in catalogue, compiled once per process.
+    pub fn shared() -> &'static SignatureSet {
+        static SHARED: std::sync::LazyLock<SignatureSet> =
+            std::sync::LazyLock::new(SignatureSet::builtin);
+        &SHARED
+    }
+
     /// Parses and compiles a catalogue.
     ///
     /// # Errors

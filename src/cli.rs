@@ -1,10 +1,26 @@
 //! Command-line types (clap derive) and their conversion into validated
-//! settings. Raw flags are parsed here; what they mean is decided in `app.rs`.
+//! configs ([`Cli::into_command`]). Raw flags are parsed here; what they
+//! mean is decided in `commands/`, which never sees clap.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::diff::DiffConfig;
+use crate::commands::doctor::{DoctorConfig, DoctorFormat as DoctorOutput};
+use crate::commands::explain::ExplainConfig;
+use crate::commands::list::{ListConfig, ListFormat as ListOutput};
+use crate::commands::merge::MergeConfig;
+use crate::commands::prepare::MatrixConfig;
+use crate::commands::run::RunConfig;
+use crate::commands::triage::{TriageConfig, TriageFormat as TriageOutput};
+use crate::commands::validate::ValidateConfig;
+use crate::commands::{AnalysisFormat, Command as Validated, Terminal};
+use crate::errors::UsageError;
+use crate::report::junit::JunitPolicy;
+use crate::report::styles::Styles;
 use crate::scenario::{Depth, OneOrMany, Selector};
 
 /// Run Docker's daemon inside gVisor across a matrix of configurations and
@@ -336,12 +352,14 @@ impl From<DepthArg> for Depth {
 /// Parses `--filter AXIS=VALUE` flags into one selector.
 ///
 /// # Errors
-/// A message naming the malformed flag.
-pub fn parse_filters(filters: &[String]) -> Result<Selector, String> {
+/// [`UsageError::FilterSyntax`] naming the malformed flag.
+pub fn parse_filters(filters: &[String]) -> Result<Selector, UsageError> {
     let mut selector = Selector::new();
     for filter in filters {
         let Some((axis, value)) = filter.split_once('=') else {
-            return Err(format!("--filter `{filter}` is not AXIS=VALUE"));
+            return Err(UsageError::FilterSyntax {
+                filter: filter.clone(),
+            });
         };
         selector
             .entry(axis.to_owned())
@@ -350,6 +368,144 @@ pub fn parse_filters(filters: &[String]) -> Result<Selector, String> {
             .push(value.to_owned());
     }
     Ok(selector)
+}
+
+impl Cli {
+    /// The validated command and the terminal's colours.
+    ///
+    /// # Errors
+    /// [`UsageError`] for flag values clap cannot check alone.
+    pub fn into_command(self) -> Result<(Validated, Terminal), UsageError> {
+        let terminal = Terminal {
+            stdout: styles_for(self.color, std::io::stdout().is_terminal()),
+            stderr: styles_for(self.color, std::io::stderr().is_terminal()),
+        };
+        let command = match self.command {
+            Command::Run(args) => Validated::Run(args.into_config()?),
+            Command::List(args) => Validated::List(ListConfig {
+                matrix: args.matrix.into_config()?,
+                format: match args.format {
+                    ListFormat::Table => ListOutput::Table,
+                    ListFormat::Json => ListOutput::Json,
+                    ListFormat::GithubMatrix => ListOutput::GithubMatrix,
+                },
+                shards: args.shards,
+            }),
+            Command::Validate(args) => Validated::Validate(ValidateConfig {
+                scenarios: args.scenarios,
+            }),
+            Command::Cleanup => Validated::Cleanup,
+            Command::Diff(args) => Validated::Diff(DiffConfig {
+                base: args.base,
+                new: args.new,
+                pairs: args.pair,
+                force: args.force,
+                format: args.format.into(),
+            }),
+            Command::Explain(args) => Validated::Explain(ExplainConfig {
+                report: args.report,
+                format: args.format.into(),
+            }),
+            Command::Merge(args) => Validated::Merge(MergeConfig {
+                reports: args.reports,
+                output: args.output,
+                junit: args.junit,
+                markdown: args.markdown,
+            }),
+            Command::Triage(args) => Validated::Triage(TriageConfig {
+                files: args.files,
+                signatures: args.signatures,
+                format: match args.format {
+                    TriageFormat::Text => TriageOutput::Text,
+                    TriageFormat::Json => TriageOutput::Json,
+                },
+            }),
+            Command::Doctor(args) => {
+                let mut argv: Vec<String> = args
+                    .dockerd_args
+                    .as_deref()
+                    .map(|line| line.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default();
+                argv.extend(args.dockerd);
+                Validated::Doctor(DoctorConfig {
+                    dockerd_argv: argv,
+                    probes: !args.no_probes,
+                    format: match args.format {
+                        DoctorFormat::Text => DoctorOutput::Text,
+                        DoctorFormat::Json => DoctorOutput::Json,
+                    },
+                })
+            }
+            Command::DoctorProbe { plan } => Validated::DoctorProbe(plan),
+            Command::UsernsExec { argv } => Validated::UsernsExec(argv),
+            Command::Agent { spec } => Validated::Agent(spec),
+        };
+        Ok((command, terminal))
+    }
+}
+
+fn styles_for(choice: ColorChoice, tty: bool) -> Styles {
+    let mut styles = Styles::default();
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    if on {
+        styles.colorize();
+    }
+    styles
+}
+
+impl MatrixArgs {
+    fn into_config(self) -> Result<MatrixConfig, UsageError> {
+        Ok(MatrixConfig {
+            filter: parse_filters(&self.filter)?,
+            scenarios: self.scenarios,
+            runsc: self.runsc,
+            shard: self.shard,
+            max_cells: self.max_cells,
+        })
+    }
+}
+
+impl RunArgs {
+    fn into_config(self) -> Result<RunConfig, UsageError> {
+        Ok(RunConfig {
+            matrix: self.matrix.into_config()?,
+            depth: self.depth.map(Depth::from),
+            jobs: self.jobs,
+            timeout_secs: self.timeout,
+            grace: Duration::from_secs(self.grace),
+            out: self.out,
+            format: match self.format {
+                Format::Table => crate::report::Format::Table,
+                Format::Json => crate::report::Format::Json,
+            },
+            quiet: self.quiet,
+            retries: self.retries,
+            rerun_failed: self.rerun_failed,
+            no_doctor: self.no_doctor,
+            update_expectations: self.update_expectations,
+            junit: self.junit,
+            junit_policy: match self.junit_policy {
+                JunitPolicyArg::Auto => JunitPolicy::Auto,
+                JunitPolicyArg::Expectations => JunitPolicy::Expectations,
+                JunitPolicyArg::Outcomes => JunitPolicy::Outcomes,
+            },
+            markdown: self.markdown,
+        })
+    }
+}
+
+impl From<ReportFormat> for AnalysisFormat {
+    fn from(f: ReportFormat) -> AnalysisFormat {
+        match f {
+            ReportFormat::Text => AnalysisFormat::Text,
+            ReportFormat::Json => AnalysisFormat::Json,
+            ReportFormat::Markdown => AnalysisFormat::Markdown,
+        }
+    }
 }
 
 #[cfg(test)]

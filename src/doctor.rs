@@ -14,14 +14,13 @@
 //! never changes the environment it examines.
 
 mod assess;
-mod command;
+mod cell;
 mod config;
 mod findings;
 mod gather;
 
 mod probe;
 mod procread;
-mod render;
 
 pub use crate::report_format::doctor::{
     BinaryFinding, BridgeFinding, CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, Check,
@@ -30,10 +29,9 @@ pub use crate::report_format::doctor::{
     SystemdFinding, UsernsFinding, Verdict,
 };
 pub use assess::{Assessment, assess};
-pub use command::{CellDoctorError, CellRequest, examine_cell, run, run_probe_child};
-pub use config::{from_args as config_from_args, resolve as resolve_config};
+pub use cell::{CellDoctorError, CellRequest, examine_cell};
+pub use config::{from_args as config_from_args, resolve as resolve_config, split_binary};
 pub use findings::is_gvisor;
 pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-pub use probe::{ProbePlan, ProbeReport};
+pub use probe::{ProbePlan, ProbeReport, run_child as run_probe_plan};
 pub use procread::ProcSnapshot;
-pub use render::{write_json, write_text};

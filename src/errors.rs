@@ -1,12 +1,18 @@
 //! The top-level error type and the exit codes it maps to.
 //!
-//! Every module keeps its own error enum; this file only gathers them into
-//! [`HarnessError`] and decides which exit code each one means. It must not
-//! format messages for the terminal: `main` prints the source chain.
+//! Every layer keeps its own error enum; this file gathers them into
+//! [`HarnessError`] for the commands and decides which exit code each one
+//! means. It must not format messages for the terminal: `main` prints the
+//! source chain and the hint.
 
 use std::path::PathBuf;
 
+use crate::agent::AgentError;
+use crate::analysis::diff::DiffError;
+use crate::analysis::merge::MergeError;
+use crate::binaries::BinaryError;
 use crate::report::ReportError;
+use crate::sandbox::PreflightError;
 use crate::scenario::LoadError;
 
 /// Every cell ran and every expectation held (or there were none).
@@ -20,6 +26,165 @@ pub const EXIT_ENVIRONMENT: u8 = 3;
 /// The run was interrupted by SIGINT or SIGTERM.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// A command-line value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// Some scenario files given to `validate` are invalid (each was reported).
+    #[error("{bad} of {total} scenarios are invalid")]
+    InvalidScenarios {
+        /// How many are invalid.
+        bad: usize,
+        /// How many were given.
+        total: usize,
+    },
+    /// A `--filter` is not `AXIS=VALUE`.
+    #[error("--filter `{filter}` is not AXIS=VALUE")]
+    FilterSyntax {
+        /// The flag's value.
+        filter: String,
+    },
+    /// A `--filter` names an axis or value the matrix does not have.
+    #[error("--filter: {detail}")]
+    FilterUnknown {
+        /// Which axis or value, and the known ones.
+        detail: String,
+    },
+    /// A scenario expands past the hard limit.
+    #[error(
+        "scenario `{scenario}` expands to more than {limit} cells; split it or narrow its axes"
+    )]
+    MatrixTooLarge {
+        /// The scenario.
+        scenario: String,
+        /// The hard limit.
+        limit: usize,
+    },
+    /// More cells selected than `--max-cells` allows.
+    #[error(
+        "scenario `{scenario}` selects {selected} of its {size} cells, more than --max-cells \
+         {max}; pass --max-cells {selected} to confirm, or narrow it with --filter or --shard"
+    )]
+    TooManyCells {
+        /// The scenario.
+        scenario: String,
+        /// Cells selected.
+        selected: usize,
+        /// The full matrix.
+        size: usize,
+        /// `--max-cells`.
+        max: usize,
+    },
+    /// Two values of one axis resolve to the same label.
+    #[error("two values of axis `{axis}` are both labelled `{label}`; name them with LABEL=PATH")]
+    DuplicateLabel {
+        /// The axis.
+        axis: String,
+        /// The shared label.
+        label: String,
+    },
+    /// A scenario has no cells after its selectors and `--filter`.
+    #[error("scenario `{scenario}` has no cells left after include/exclude and --filter")]
+    NoCells {
+        /// The scenario.
+        scenario: String,
+    },
+    /// `--update-expectations` with a narrowed matrix.
+    #[error(
+        "--update-expectations needs the full matrix; drop --filter, --shard and --rerun-failed"
+    )]
+    UpdateNeedsFullMatrix,
+    /// `--rerun-failed` with a report of another scenario.
+    #[error("--rerun-failed: the report is of scenario `{report}`, not `{scenario}`")]
+    RerunOtherScenario {
+        /// The report's scenario.
+        report: String,
+        /// The scenario being run.
+        scenario: String,
+    },
+    /// `list --shards 0`.
+    #[error("--shards must be at least 1")]
+    ZeroShards,
+    /// `__doctor-probe` got a plan that is not valid JSON.
+    #[error("__doctor-probe: bad plan")]
+    ProbePlan(#[source] serde_json::Error),
+}
+
+/// What the machine lacks for the command.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvironmentError {
+    /// The command needs root.
+    #[error("dindcheck {command} needs root")]
+    NotRoot {
+        /// The subcommand.
+        command: &'static str,
+    },
+    /// runsc, dockerd or another binary is missing or does not run.
+    #[error(transparent)]
+    Binary(#[from] BinaryError),
+    /// A sandbox backend's program is missing.
+    #[error(transparent)]
+    Backend(#[from] PreflightError),
+    /// The container probe's binary is missing or not static.
+    #[error("{} is missing or not a static binary (the container probe needs one)", path.display())]
+    ProbeBinary {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl EnvironmentError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        use crate::binaries::install_hint;
+        match self {
+            EnvironmentError::NotRoot { command: "run" } => {
+                "runsc, the sandbox's namespaces and the agent's mounts need root; run it as \
+                 root (e.g. with sudo); `dindcheck validate` and `list` do not"
+                    .to_owned()
+            }
+            EnvironmentError::NotRoot { .. } => {
+                "a dead run's processes and mounts belong to root; run it as root".to_owned()
+            }
+            EnvironmentError::Binary(err) => install_hint(&err.name()),
+            EnvironmentError::Backend(PreflightError::MissingProgram { program, .. }) => {
+                install_hint(program)
+            }
+            EnvironmentError::ProbeBinary { .. } => install_hint("busybox"),
+        }
+    }
+}
+
+/// A report given as input that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// Unreadable, or not a report.
+    #[error("cannot use {} as a report", path.display())]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ReportError,
+    },
+    /// A `--pair` is malformed.
+    #[error("bad --pair")]
+    Pair(#[source] DiffError),
+    /// Two reports that cannot be compared.
+    #[error("cannot compare {} with {}", base.display(), new.display())]
+    Diff {
+        /// The baseline.
+        base: PathBuf,
+        /// The new report.
+        new: PathBuf,
+        /// Why.
+        #[source]
+        source: DiffError,
+    },
+    /// Shard reports that cannot be merged.
+    #[error("cannot merge the shard reports")]
+    Merge(#[source] MergeError),
+}
+
 /// A fault of the harness or its input, as opposed to a daemon that failed
 /// (which is data in the report, never an error).
 #[derive(Debug, thiserror::Error)]
@@ -28,32 +193,17 @@ pub enum HarnessError {
     #[error(transparent)]
     Scenario(#[from] LoadError),
     /// A command-line value is wrong.
-    #[error("{message}")]
-    Usage {
-        /// What is wrong and what is accepted.
-        message: String,
-    },
-    /// The machine lacks something the run needs.
-    #[error("{message}")]
-    Environment {
-        /// What is missing.
-        message: String,
-        /// How to get it.
-        hint: String,
-    },
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The machine lacks something the command needs.
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
-    /// A report given as input cannot be used (unreadable, not a report,
-    /// reports that do not fit together).
-    #[error("{message}")]
-    Input {
-        /// What was being done.
-        message: String,
-        /// The cause.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// A report given as input cannot be used.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// The run's scratch space could not be prepared.
     #[error("failed to prepare {path}")]
     Scratch {
@@ -68,7 +218,7 @@ pub enum HarnessError {
     Supervision(#[source] nix::Error),
     /// The in-sandbox agent could not do its work.
     #[error(transparent)]
-    Agent(#[from] crate::agent::AgentError),
+    Agent(#[from] AgentError),
     /// The run was interrupted; the partial report was written.
     #[error("interrupted")]
     Interrupted,
@@ -78,12 +228,12 @@ impl HarnessError {
     /// The process exit code that this error stands for.
     pub fn exit_code(&self) -> u8 {
         match self {
-            HarnessError::Scenario(_) | HarnessError::Usage { .. } | HarnessError::Input { .. } => {
+            HarnessError::Scenario(_) | HarnessError::Usage(_) | HarnessError::Input(_) => {
                 EXIT_USAGE
             }
-            HarnessError::Environment { .. } => EXIT_ENVIRONMENT,
             HarnessError::Interrupted => EXIT_INTERRUPTED,
-            HarnessError::Report(_)
+            HarnessError::Environment(_)
+            | HarnessError::Report(_)
             | HarnessError::Scratch { .. }
             | HarnessError::Supervision(_)
             | HarnessError::Agent(_) => EXIT_ENVIRONMENT,
@@ -91,9 +241,12 @@ impl HarnessError {
     }
 
     /// A line telling the user what to do, when there is one.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
-            HarnessError::Environment { hint, .. } => Some(hint),
+            HarnessError::Environment(err) => Some(err.hint()),
+            HarnessError::Agent(AgentError::EnterUserns(_)) => {
+                Some("the sandbox must allow user namespaces".to_owned())
+            }
             _ => None,
         }
     }

@@ -43,3 +43,28 @@ pub(crate) fn report_fixture(name: &str) -> crate::report_format::RunReport {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not a report: {e}"))
 }
+
+/// A v1 fixture of a full matrix as a v2 writer would have written it: the
+/// cells are in matrix order, so each one's index is its position, and each
+/// axis's values are in the order the cells first show them.
+pub(crate) fn report_fixture_v2(name: &str) -> crate::report_format::RunReport {
+    let mut report = report_fixture(name);
+    report.schema = crate::report_format::SCHEMA.to_owned();
+    let mut values: indexmap::IndexMap<String, Vec<String>> = report
+        .scenario
+        .axes
+        .iter()
+        .map(|a| (a.clone(), Vec::new()))
+        .collect();
+    for (i, cell) in report.cells.iter_mut().enumerate() {
+        cell.index = Some(i);
+        for (axis, label) in &cell.axes {
+            let seen = values.entry(axis.clone()).or_default();
+            if !seen.contains(label) {
+                seen.push(label.clone());
+            }
+        }
+    }
+    report.scenario.axis_values = values;
+    report
+}

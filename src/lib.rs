@@ -11,10 +11,10 @@
 
 pub mod agent;
 pub mod analysis;
-pub mod app;
 pub mod binaries;
 pub mod classify;
 pub mod cli;
+pub mod commands;
 
 pub mod doctor;
 pub mod engine;
@@ -29,7 +29,6 @@ pub mod matrix;
 
 pub mod process;
 pub mod report;
-pub mod report_commands;
 pub mod report_format;
 pub mod runner;
 pub mod sandbox;

@@ -4,13 +4,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dindcheck::app;
 use dindcheck::cli::Cli;
+use dindcheck::commands;
 use dindcheck::error_text::print_error_chain;
+use dindcheck::errors::HarnessError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match app::run(cli) {
+    let result = Cli::parse()
+        .into_command()
+        .map_err(HarnessError::from)
+        .and_then(|(command, terminal)| commands::dispatch(&command, &terminal));
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             print_error_chain(&err);

@@ -1,10 +1,15 @@
-//! Reporters: each renders a `RunReport` and nothing else.
+//! Reporters: each renders finished reports and nothing else.
 //!
-//! Reporters are pure functions of the report and a writer. Files are
-//! written to a temporary file in the target directory and renamed into
-//! place, so a reader never sees half a report.
+//! Every run-report format sits behind one interface, [`Reporter`]: reports
+//! in, bytes out. A command says which format goes where with a list of
+//! [`Output`]s and hands it to [`emit`]. Files are written to a temporary
+//! file in the target directory and renamed into place, so a reader never
+//! sees half a report. The other renderers here (`diff`, `explain`,
+//! `doctor`, `triage`) render their own analyses; `progress` and `styles`
+//! serve the terminal.
 
 pub mod diff;
+pub mod doctor;
 pub mod explain;
 pub mod json;
 pub mod junit;
@@ -12,9 +17,16 @@ pub mod markdown;
 pub mod progress;
 pub mod styles;
 pub mod table;
+pub mod triage;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crate::classify::SignatureSet;
+use crate::report_format::RunReport;
+
+use self::junit::JunitOptions;
+use self::styles::Styles;
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +52,16 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    /// A report of a schema this version cannot read.
+    #[error("{path} has schema `{found}`; this dindcheck reads dindcheck/report/v2 and v1")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// The schema it declares.
+        found: String,
+    },
     /// A file is not a dindcheck report.
-    #[error("{path} is not a dindcheck report (schema dindcheck/report/v1)")]
+    #[error("{path} is not a dindcheck report (schema dindcheck/report/v2)")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -70,4 +90,128 @@ pub fn write_atomic(
     tmp.as_file_mut().flush().map_err(io_err)?;
     tmp.persist(path).map_err(|e| io_err(e.error))?;
     Ok(())
+}
+
+/// The formats a run report can be rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The terminal table, its legend and the minimal-fix analysis.
+    Table,
+    /// Pretty JSON, one document (schema `dindcheck/report/v2`).
+    Json,
+    /// JSON, one compact document per line (several scenarios on stdout).
+    JsonLines,
+    /// JUnit XML, one testsuite per scenario.
+    Junit,
+    /// A Markdown matrix, one section per scenario.
+    Markdown,
+}
+
+/// Where one format goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output (a closed pipe ends the output quietly).
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// One format to one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// What to render.
+    pub format: Format,
+    /// Where to put it.
+    pub destination: Destination,
+}
+
+/// One way of rendering run reports: reports in, bytes out.
+pub trait Reporter {
+    /// Renders `reports` (in order) to `out`.
+    ///
+    /// # Errors
+    /// [`ReportError`] when serialising or writing fails.
+    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError>;
+}
+
+/// What the reporters need besides the reports.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    /// The catalogue, for legends and fixes.
+    pub signatures: &'a SignatureSet,
+    /// Colours for the terminal table (files never get colour).
+    pub styles: Styles,
+    /// JUnit's failure policy and log tail.
+    pub junit: JunitOptions,
+}
+
+/// The reporter for `format`.
+pub fn reporter<'a>(format: Format, ctx: &RenderContext<'a>) -> Box<dyn Reporter + 'a> {
+    match format {
+        Format::Table => Box::new(table::TableReporter {
+            signatures: ctx.signatures,
+            styles: ctx.styles,
+        }),
+        Format::Json => Box::new(json::JsonReporter { compact: false }),
+        Format::JsonLines => Box::new(json::JsonReporter { compact: true }),
+        Format::Junit => Box::new(junit::JunitReporter {
+            signatures: ctx.signatures,
+            options: ctx.junit,
+        }),
+        Format::Markdown => Box::new(markdown::MarkdownReporter {
+            signatures: ctx.signatures,
+        }),
+    }
+}
+
+/// Renders `reports` to every output in turn. Files never get colour.
+///
+/// # Errors
+/// The first [`ReportError`]; a closed stdout is not one.
+pub fn emit(
+    reports: &[RunReport],
+    outputs: &[Output],
+    ctx: &RenderContext<'_>,
+) -> Result<(), ReportError> {
+    for output in outputs {
+        match &output.destination {
+            Destination::Stdout => {
+                let reporter = reporter(output.format, ctx);
+                let written = reporter.write(reports, &mut std::io::stdout().lock());
+                ignore_broken_pipe(written)?;
+            }
+            Destination::File(path) => {
+                let plain = RenderContext {
+                    styles: Styles::default(),
+                    ..*ctx
+                };
+                let reporter = reporter(output.format, &plain);
+                write_atomic(path, |w| reporter.write(reports, w))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A closed stdout (`| head`) is a normal end, as in ripgrep.
+///
+/// # Errors
+/// Any other [`ReportError`].
+pub fn ignore_broken_pipe(result: Result<(), ReportError>) -> Result<(), ReportError> {
+    match result {
+        Err(ReportError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// [`ReportError::Write`] for standard output.
+pub fn stdout_error(source: std::io::Error) -> ReportError {
+    ReportError::Write {
+        path: "-".into(),
+        source,
+    }
 }

@@ -49,6 +49,8 @@ pub struct RunContext<'a> {
     pub grace: Duration,
     /// `runsc --version` by runsc path.
     pub runsc_versions: &'a HashMap<String, String>,
+    /// `dockerd --version` by dockerd path.
+    pub dockerd_versions: &'a HashMap<String, String>,
 }
 
 /// The marker value of a cell's attempt (0 for the first run).
@@ -70,6 +72,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     let artifacts = ctx.out_dir.join("cells").join(dir_name);
     let mut result = CellResult {
         id: cell.id.clone(),
+        index: Some(cell.index),
         axes: cell.axes.clone(),
         runsc_version: cell
             .settings
@@ -77,6 +80,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
             .as_ref()
             .filter(|_| cell.settings.sandbox.uses_runsc())
             .and_then(|p| ctx.runsc_versions.get(p).cloned()),
+        dockerd_version: ctx.dockerd_versions.get(&cell.settings.dockerd).cloned(),
         outcome: Outcome::Error,
         signature: None,
         fatal_line: None,

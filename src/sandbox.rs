@@ -6,7 +6,9 @@
 mod backend;
 mod layout;
 mod native;
+mod registry;
 mod runsc_do;
 
-pub use backend::{Backend, PreflightError, backend_for};
+pub use backend::{Backend, PreflightError};
+pub use registry::backend_for;
 pub use layout::{CellPaths, SUN_PATH_MAX, SandboxError, agent_spec};

@@ -3,18 +3,14 @@
 //! A log of any size is read as a stream of lines (`read`), judged by the
 //! same streaming classifier `dindcheck run` uses (`classify::Classifier`)
 //! plus readiness and warnings (`analyse`), and rendered for people or tools
-//! (`render`); `command` wires them to the command line. Nothing here runs
-//! daemons.
+//! (`report::triage`); `commands::triage` wires them to the command line.
+//! Nothing here runs daemons.
 
 mod analyse;
-mod command;
 mod read;
-mod render;
 
 pub use analyse::{
     ReadyInstead, Reproduction, Role, SCHEMA, Triage, TriageLine, Triager, Verdict, Warning,
     triage_reader, triage_str,
 };
-pub use command::{TriageError, run};
 pub use read::LineReader;
-pub use render::{write_json, write_text};

@@ -7,21 +7,13 @@
 //! first shard's scenario facts and host, the earliest `started_at`, and is
 //! `interrupted` when any shard was.
 //!
-//! Cell order. A report does not store the matrix order explicitly, but the
-//! runner names each cell's artifact directory after the cell's index in
-//! the *full* matrix (`cells/07-systemd-_-false-20240729/dockerd.log`), and
-//! `--shard` keeps that index. So the merge sorts by that prefix of the
-//! `log` path when every cell has one and no two share it. Otherwise (logs
-//! moved, reports from elsewhere) it falls back to the axes: within a shard
-//! the cells are in matrix order, which orders the values of the first axis
-//! on which two cells differ; the values are sorted by those constraints
-//! (ties: first seen), and the cells by their value positions, first axis
-//! slowest, as the matrix expands. The fallback cannot order two values
-//! that no shard shows together (shard 1/2 and 2/2 of a two-runsc matrix
-//! each hold one label); they keep the order of the shards as given.
+//! Cell order comes from the report format itself: every v2 cell carries
+//! its index in the full matrix (`--shard` and `--filter` keep it), and the
+//! scenario carries each axis's values in order, so the merge sorts by index
+//! and compares the value lists. v1 reports lack both and are refused.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::report_format::{CellResult, RunReport, SCHEMA};
@@ -33,7 +25,9 @@ pub enum MergeError {
     #[error("no reports to merge")]
     Empty,
     /// A report is of another schema version.
-    #[error("{source_file} is a `{found}` report, not `{SCHEMA}`")]
+    #[error(
+        "{source_file} is a `{found}` report, not `{SCHEMA}`; re-run that shard with this dindcheck"
+    )]
     Schema {
         /// The report file.
         source_file: PathBuf,
@@ -55,6 +49,14 @@ pub enum MergeError {
         other: PathBuf,
         /// Its value.
         other_value: String,
+    },
+    /// A cell has no matrix index.
+    #[error("cell `{id}` in {source_file} has no matrix index")]
+    MissingIndex {
+        /// The cell id.
+        id: String,
+        /// The report file.
+        source_file: PathBuf,
     },
     /// A cell is in two reports.
     #[error("cell `{id}` is in both {first} and {second}: the shards overlap")]
@@ -117,8 +119,14 @@ pub fn merge(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
             }
         }
     }
-    let order = value_order(&shards);
-    let axes = first.report.scenario.axes.clone();
+    for shard in &shards {
+        if let Some(cell) = shard.report.cells.iter().find(|c| c.index.is_none()) {
+            return Err(MergeError::MissingIndex {
+                id: cell.id.clone(),
+                source_file: shard.source.clone(),
+            });
+        }
+    }
     let mut merged = first.report.clone();
     merged.started_at = shards
         .iter()
@@ -128,26 +136,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
         .to_owned();
     merged.interrupted = shards.iter().any(|s| s.report.interrupted);
     let mut cells: Vec<CellResult> = shards.into_iter().flat_map(|s| s.report.cells).collect();
-    let indices: Vec<Option<usize>> = cells.iter().map(|c| matrix_index(&c.log)).collect();
-    let mut unique: Vec<usize> = indices.iter().flatten().copied().collect();
-    unique.sort_unstable();
-    unique.dedup();
-    if unique.len() == cells.len() && indices.iter().all(Option::is_some) {
-        cells.sort_by_key(|c| matrix_index(&c.log));
-    } else {
-        let position = |cell: &CellResult| -> Vec<usize> {
-            axes.iter()
-                .zip(&order)
-                .map(|(axis, values)| {
-                    cell.axes
-                        .get(axis)
-                        .and_then(|v| values.iter().position(|x| x == v))
-                        .unwrap_or(usize::MAX)
-                })
-                .collect()
-        };
-        cells.sort_by_cached_key(position);
-    }
+    cells.sort_by_key(|c| c.index);
     merged.cells = cells;
     Ok(merged)
 }
@@ -155,9 +144,17 @@ pub fn merge(shards: Vec<Shard>) -> Result<RunReport, MergeError> {
 fn check_same_scenario(first: &Shard, other: &Shard) -> Result<(), MergeError> {
     let a = &first.report.scenario;
     let b = &other.report.scenario;
-    let fields: [(&'static str, String, String); 4] = [
+    let values = |info: &crate::report_format::ScenarioInfo| {
+        info.axis_values
+            .iter()
+            .map(|(axis, values)| format!("{axis}=[{}]", values.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let fields: [(&'static str, String, String); 5] = [
         ("name", a.name.clone(), b.name.clone()),
         ("axes", a.axes.join(","), b.axes.join(",")),
+        ("axis values", values(a), values(b)),
         ("sandbox", a.sandbox.clone(), b.sandbox.clone()),
         ("depth", a.depth.clone(), b.depth.clone()),
     ];
@@ -175,90 +172,6 @@ fn check_same_scenario(first: &Shard, other: &Shard) -> Result<(), MergeError> {
     Ok(())
 }
 
-/// The full-matrix index from a cell's artifact directory name
-/// (`…/cells/07-…/dockerd.log` → 7).
-fn matrix_index(log: &Path) -> Option<usize> {
-    let dir = log.parent()?.file_name()?.to_str()?;
-    let digits = dir.split('-').next()?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Each axis's values in matrix order, as far as the shards tell it.
-///
-/// Every shard lists its cells in matrix order, and the matrix orders cells
-/// by value position, first axis slowest. So for any two cells of one shard,
-/// the first axis where they differ has the earlier cell's value first. The
-/// values are sorted by these constraints (Kahn's algorithm); values the
-/// constraints do not order keep the order in which the shards, as given,
-/// first show them.
-fn value_order(shards: &[Shard]) -> Vec<Vec<String>> {
-    let Some(first) = shards.first() else {
-        return Vec::new();
-    };
-    let axes = &first.report.scenario.axes;
-    let mut values: Vec<Vec<String>> = vec![Vec::new(); axes.len()];
-    let mut before: Vec<BTreeSet<(usize, usize)>> = vec![BTreeSet::new(); axes.len()];
-    for shard in shards {
-        let mut keys: Vec<Vec<usize>> = Vec::new();
-        for cell in &shard.report.cells {
-            let key = axes
-                .iter()
-                .zip(values.iter_mut())
-                .map(|(axis, seen)| {
-                    let v = cell.axes.get(axis).cloned().unwrap_or_default();
-                    match seen.iter().position(|x| *x == v) {
-                        Some(at) => at,
-                        None => {
-                            seen.push(v);
-                            seen.len() - 1
-                        }
-                    }
-                })
-                .collect();
-            keys.push(key);
-        }
-        for (i, a) in keys.iter().enumerate() {
-            for b in &keys[i + 1..] {
-                if let Some(axis) = (0..axes.len()).find(|&x| a[x] != b[x]) {
-                    before[axis].insert((a[axis], b[axis]));
-                }
-            }
-        }
-    }
-    values
-        .into_iter()
-        .zip(before)
-        .map(|(vals, edges)| {
-            let mut incoming = vec![0usize; vals.len()];
-            for &(_, to) in &edges {
-                incoming[to] += 1;
-            }
-            let mut done = vec![false; vals.len()];
-            let mut order = Vec::with_capacity(vals.len());
-            while order.len() < vals.len() {
-                // The first-seen value that nothing unplaced precedes; on a
-                // cycle (shards not in matrix order), the first-seen
-                // unplaced value.
-                let next = (0..vals.len())
-                    .find(|&v| !done[v] && incoming[v] == 0)
-                    .or_else(|| (0..vals.len()).find(|&v| !done[v]))
-                    .expect("an unplaced value remains while the order is short");
-                done[next] = true;
-                for &(from, to) in &edges {
-                    if from == next && !done[to] {
-                        incoming[to] = incoming[to].saturating_sub(1);
-                    }
-                }
-                order.push(vals[next].clone());
-            }
-            order
-        })
-        .collect()
-}
-
 /// Orders two RFC 3339 timestamps; unparsable ones sort as text, after
 /// parsable ones.
 fn compare_times(a: &str, b: &str) -> Ordering {
@@ -273,7 +186,7 @@ fn compare_times(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixture_reports::report_fixture as fixture;
+    use crate::fixture_reports::report_fixture_v2 as fixture;
     use rstest::rstest;
 
     /// Shard K/N of a report as `--shard` makes it: every N-th cell in
@@ -298,11 +211,11 @@ mod tests {
     fn shards_merge_back_into_the_full_run(
         #[values(1, 2, 3, 4, 5)] n: usize,
         #[values(false, true)] reverse: bool,
-        #[values(false, true)] without_indices: bool,
+        #[values(false, true)] logs_moved: bool,
     ) {
         let mut full = fixture("devices-cgroup-both");
-        if without_indices {
-            // Logs moved: the axis order has to do.
+        if logs_moved {
+            // The order comes from the cells' indices, not their paths.
             for c in &mut full.cells {
                 c.log = PathBuf::from("elsewhere/dockerd.log");
             }
@@ -312,15 +225,6 @@ mod tests {
             shards.reverse();
         }
         let merged = merge(shards).unwrap();
-        if without_indices && reverse && n.is_multiple_of(2) {
-            // With an even N, the last shard holds only runsc=20240729
-            // cells and the one before only 20221219 ones, so without the
-            // indices nothing orders the two labels: the shard given first
-            // wins. The cells are all there.
-            assert_eq!(merged.cells.len(), full.cells.len());
-            assert_eq!(merged.cells[0].axes["runsc"], "20240729");
-            return;
-        }
         assert_eq!(ids(&merged), ids(&full));
         assert_eq!(merged.cells, full.cells);
         assert_eq!(merged.scenario, full.scenario);
@@ -360,6 +264,7 @@ mod tests {
     #[rstest]
     #[case("name", "cgroup_driver,cgroup_parent,iptables,runsc")]
     #[case("axes", "cgroup_driver,cgroup_parent,runsc")]
+    #[case("axis values", "runsc=[20240729,20221219]")]
     #[case("sandbox", "native")]
     #[case("depth", "container")]
     fn mismatched_scenarios_are_refused(#[case] field: &str, #[case] value: &str) {
@@ -375,6 +280,11 @@ mod tests {
                 s.axes.retain(|a| a != "iptables");
                 "cgroup_driver,cgroup_parent,iptables,runsc"
             }
+            "axis values" => {
+                s.axis_values["runsc"].reverse();
+                "cgroup_driver=[systemd,cgroupfs] cgroup_parent=[none,/] iptables=[true,false] \
+                 runsc=[20221219,20240729]"
+            }
             "sandbox" => {
                 s.sandbox = value.into();
                 "runsc"
@@ -384,7 +294,14 @@ mod tests {
                 "ready"
             }
         };
-        let other_value = if field == "name" { "other" } else { value };
+        let other_value = match field {
+            "name" => "other",
+            "axis values" => {
+                "cgroup_driver=[systemd,cgroupfs] cgroup_parent=[none,/] \
+                              iptables=[true,false] runsc=[20240729,20221219]"
+            }
+            _ => value,
+        };
         let e = merge(vec![shard_of(&full, 1, 2), other]).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -403,17 +320,19 @@ mod tests {
         let e = merge(vec![Shard::new("old.json", r)]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "old.json is a `dindcheck/report/v0` report, not `dindcheck/report/v1`"
+            "old.json is a `dindcheck/report/v0` report, not `dindcheck/report/v2`; re-run that \
+             shard with this dindcheck"
         );
+        let v1 = crate::fixture_reports::report_fixture("devices-cgroup-old");
+        let e = merge(vec![Shard::new("v1.json", v1)]).unwrap_err();
+        assert!(e.to_string().contains("not `dindcheck/report/v2`"), "{e}");
     }
 
-    #[rstest]
-    #[case("out/cells/07-systemd-_-false-20240729/dockerd.log", Some(7))]
-    #[case("/tmp/r/cells/123-a/dockerd.log", Some(123))]
-    #[case("cells/07-a.retry1/dockerd.log", Some(7))]
-    #[case("cells/x-a/dockerd.log", None)]
-    #[case("dockerd.log", None)]
-    fn matrix_indices_come_from_the_artifact_dir(#[case] log: &str, #[case] want: Option<usize>) {
-        assert_eq!(matrix_index(Path::new(log)), want);
+    #[test]
+    fn a_cell_without_index_is_refused() {
+        let mut r = fixture("devices-cgroup-old");
+        r.cells[3].index = None;
+        let e = merge(vec![Shard::new("x.json", r)]).unwrap_err();
+        assert!(matches!(e, MergeError::MissingIndex { .. }), "{e}");
     }
 }

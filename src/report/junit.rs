@@ -113,6 +113,21 @@ impl JunitPolicy {
     }
 }
 
+/// JUnit XML: one testsuite per report, one testcase per cell.
+#[derive(Debug)]
+pub struct JunitReporter<'a> {
+    /// The catalogue, for each failure's fix.
+    pub signatures: &'a SignatureSet,
+    /// Which cells fail, and how much log they carry.
+    pub options: JunitOptions,
+}
+
+impl super::Reporter for JunitReporter<'_> {
+    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
+        write(reports, self.signatures, &self.options, out)
+    }
+}
+
 /// Options for [`write()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JunitOptions {

@@ -358,6 +358,25 @@ fn write_legend(
     Ok(())
 }
 
+/// Markdown: one section per report, separated by a blank line.
+#[derive(Debug)]
+pub struct MarkdownReporter<'a> {
+    /// The catalogue, for the legend.
+    pub signatures: &'a SignatureSet,
+}
+
+impl super::Reporter for MarkdownReporter<'_> {
+    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
+        for (i, report) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out).map_err(super::stdout_error)?;
+            }
+            write(report, self.signatures, out)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,27 @@ use crate::report_format::{CellResult, Outcome, RunReport};
 use super::ReportError;
 use super::styles::Styles;
 
+/// The terminal table of each report, followed by its minimal-fix
+/// analysis (part of every table).
+#[derive(Debug)]
+pub struct TableReporter<'a> {
+    /// The catalogue, for the legend.
+    pub signatures: &'a SignatureSet,
+    /// Colours.
+    pub styles: Styles,
+}
+
+impl super::Reporter for TableReporter<'_> {
+    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
+        for report in reports {
+            write(report, self.signatures, &self.styles, out)?;
+            writeln!(out).map_err(super::stdout_error)?;
+            super::explain::write_text(&crate::analysis::explain::explain(report), out)?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes the table for `report`.
 ///
 /// # Errors

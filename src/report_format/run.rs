@@ -12,7 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::report_format::DaemonInfo;
 
 /// The schema identifier at the top of every JSON report.
-pub const SCHEMA: &str = "dindcheck/report/v1";
+pub const SCHEMA: &str = "dindcheck/report/v2";
+
+/// The schemas a report may be read in: v2, and v1 (without cell indices,
+/// axis values in order and dockerd versions), which `diff` and `explain`
+/// still take; `merge` needs v2.
+pub const READABLE_SCHEMAS: [&str; 2] = [SCHEMA, "dindcheck/report/v1"];
 
 /// How far a cell got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,10 +123,19 @@ pub struct Timings {
 pub struct CellResult {
     /// `scenario[axis=value,…]`.
     pub id: String,
+    /// The cell's position in the full matrix (0-based), also under
+    /// `--shard` and `--filter`; absent only in v1 reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
     /// Axis name to value label, in axis order, including `runsc`.
     pub axes: IndexMap<String, String>,
     /// `runsc --version`'s first line, for runsc cells.
     pub runsc_version: Option<String>,
+    /// `dockerd --version` of the cell's dockerd binary, known before the
+    /// cell starts (`dockerd.server_version` is what the daemon said, when
+    /// it answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerd_version: Option<String>,
     /// How far the cell got.
     pub outcome: Outcome,
     /// The catalogue signature that explains a failure (`unknown` if none does).
@@ -220,6 +234,10 @@ pub struct ScenarioInfo {
     pub depth: String,
     /// Axis names in order.
     pub axes: Vec<String>,
+    /// Each axis's value labels in matrix order (the runtime axis included);
+    /// empty only in v1 reports.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub axis_values: IndexMap<String, Vec<String>>,
 }
 
 /// One scenario's run: the document `--format json` prints.

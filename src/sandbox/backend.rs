@@ -1,20 +1,16 @@
-//! The interface every sandbox backend implements, and the registry that
-//! maps a scenario's `sandbox:` value to its backend.
+//! The interface every sandbox backend implements.
 //!
 //! A backend owns how a cell's sandbox is started and what is left to
 //! remove once its process is gone; the runner drives every backend the
 //! same way (spawn through `Supervised`, follow the agent, tear down,
-//! sweep). The registry is the only place that matches on backend kinds.
+//! sweep). `registry.rs` maps a scenario's `sandbox:` value to its backend.
 
 use std::ffi::OsString;
 use std::path::Path;
 
 use crate::matrix::Cell;
-use crate::scenario::SandboxKind;
 
 use super::layout::CellPaths;
-use super::native::Native;
-use super::runsc_do::RunscDo;
 
 /// What the machine lacks for a backend, found before any cell starts.
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +49,4 @@ pub trait Backend: Sync {
 
     /// The host command line that starts the sandbox running the agent.
     fn host_argv(&self, cell: &Cell, paths: &CellPaths, agent_exe: &Path) -> Vec<OsString>;
-}
-
-/// The backend for a scenario's `sandbox:` value.
-pub fn backend_for(kind: SandboxKind) -> &'static dyn Backend {
-    match kind {
-        SandboxKind::Runsc => &RunscDo,
-        SandboxKind::Native => &Native,
-    }
 }

@@ -12,13 +12,13 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use crate::classify::{CatalogueError, SignatureSet};
-use crate::cli::{TriageArgs, TriageFormat};
 use crate::error_text::print_error_chain;
 use crate::errors::{EXIT_OK, EXIT_USAGE, HarnessError};
-use crate::report::styles::Styles;
+use crate::report::stdout_error;
+use crate::report::triage::{write_json, write_text};
+use crate::triage::{Triage, triage_reader};
 
-use super::analyse::{Triage, triage_reader};
-use super::render::{write_json, write_text};
+use super::Terminal;
 
 /// Read buffer per log: big reads keep the line splitter fed.
 const READ_BUFFER: usize = 1 << 20;
@@ -61,23 +61,43 @@ pub enum TriageError {
     Catalogue(#[from] CatalogueError),
 }
 
+/// `dindcheck triage --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriageFormat {
+    /// A summary for people.
+    Text,
+    /// One JSON document per log (schema dindcheck/triage/v1).
+    Json,
+}
+
+/// What `dindcheck triage` was asked to read.
+#[derive(Debug, Clone)]
+pub struct TriageConfig {
+    /// Log files; `-` (or none) is stdin.
+    pub files: Vec<PathBuf>,
+    /// Extra catalogue files, in front of the built-in entries.
+    pub signatures: Vec<PathBuf>,
+    /// What to print.
+    pub format: TriageFormat,
+}
+
 /// Runs `dindcheck triage`; returns the exit code.
 ///
 /// # Errors
 /// [`HarnessError::Report`]-style write failures on stdout other than a
 /// broken pipe (which ends the command quietly).
-pub fn run(args: &TriageArgs, styles: &Styles) -> Result<u8, HarnessError> {
-    let set = match load_catalogue(&args.signatures) {
+pub fn run(config: &TriageConfig, terminal: &Terminal) -> Result<u8, HarnessError> {
+    let set = match load_catalogue(&config.signatures) {
         Ok(set) => set,
         Err(err) => {
             print_error_chain(&err);
             return Ok(EXIT_USAGE);
         }
     };
-    let sources: Vec<PathBuf> = if args.files.is_empty() {
+    let sources: Vec<PathBuf> = if config.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
-        args.files.clone()
+        config.files.clone()
     };
     let several = sources.len() > 1;
     let mut worst = EXIT_OK;
@@ -93,22 +113,17 @@ pub fn run(args: &TriageArgs, styles: &Styles) -> Result<u8, HarnessError> {
             }
         };
         worst = worst.max(triage.exit_code());
-        let written = match args.format {
+        let written = match config.format {
             TriageFormat::Json => write_json(&triage, !several, &mut out),
             TriageFormat::Text => {
                 let gap = if i > 0 { writeln!(out) } else { Ok(()) };
-                gap.and_then(|()| write_text(&triage, styles, &mut out))
+                gap.and_then(|()| write_text(&triage, &terminal.stdout, &mut out))
             }
         };
         match written.and_then(|()| out.flush()) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(worst),
-            Err(source) => {
-                return Err(HarnessError::Report(crate::report::ReportError::Write {
-                    path: "-".into(),
-                    source,
-                }));
-            }
+            Err(source) => return Err(stdout_error(source).into()),
         }
     }
     Ok(if unreadable { EXIT_USAGE } else { worst })

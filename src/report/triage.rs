@@ -10,7 +10,7 @@ use owo_colors::OwoColorize;
 use crate::evidence;
 use crate::report::styles::Styles;
 
-use super::analyse::{Reproduction, Role, Triage, Verdict};
+use crate::triage::{Reproduction, Role, Triage, Verdict};
 
 /// The width text is wrapped to.
 const WIDTH: usize = 100;

@@ -1,87 +1,14 @@
-//! The doctor's entry points: `dindcheck doctor [-- DOCKERD ARGS…]`, the
-//! hidden `dindcheck __doctor-probe PLAN` (the probes for a caller that
-//! cannot fork), and the in-sandbox call the agent makes for every cell
-//! before it starts dockerd.
-//!
-//! Exit codes of `doctor`: 0 when dockerd is predicted to start, 1 when it is
-//! predicted to fail; a stdout that went away is a normal exit.
+//! The in-sandbox call the agent makes for every cell before it starts
+//! dockerd: the doctor in a forked copy of the agent, with dockerd's
+//! environment.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use super::gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-use super::probe::{ProbePlan, run_child};
-use super::render::{write_json, write_text};
-use crate::cli::{DoctorArgs, DoctorFormat};
-use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, HarnessError};
 use crate::process::envprobe::{self, ForkError};
-use crate::report::styles::Styles;
 use crate::report_format::doctor::DoctorReport;
-
-/// Runs `dindcheck doctor`; returns the exit code.
-///
-/// # Errors
-/// [`HarnessError::Report`] when stdout fails for a reason other than a
-/// broken pipe.
-pub fn run(args: &DoctorArgs, styles: &Styles) -> Result<u8, HarnessError> {
-    let mut argv: Vec<String> = args
-        .dockerd_args
-        .as_deref()
-        .map(|line| line.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
-    argv.extend(args.dockerd.iter().cloned());
-    let options = DoctorOptions {
-        dockerd_argv: argv,
-        probes: !args.no_probes,
-        ..DoctorOptions::default()
-    };
-    let report = examine(&options);
-    let mut out = io::stdout().lock();
-    let written = match args.format {
-        DoctorFormat::Json => write_json(&report, &mut out),
-        DoctorFormat::Text => write_text(&report, styles, &mut out),
-    };
-    match written.and_then(|()| out.flush()) {
-        Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(source) => {
-            return Err(HarnessError::Report(crate::report::ReportError::Write {
-                path: "-".into(),
-                source,
-            }));
-        }
-    }
-    Ok(if report.prediction.daemon_starts() {
-        EXIT_OK
-    } else {
-        EXIT_EXPECTATION_FAILED
-    })
-}
-
-/// Runs `dindcheck __doctor-probe PLAN`: the probes, in fresh namespaces,
-/// with one JSON report on stdout.
-///
-/// # Errors
-/// [`HarnessError::Usage`] for a plan that is not valid JSON.
-pub fn run_probe_child(plan: &str) -> Result<u8, HarnessError> {
-    let plan: ProbePlan = serde_json::from_str(plan).map_err(|err| HarnessError::Usage {
-        message: format!("__doctor-probe: bad plan: {err}"),
-    })?;
-    let report = run_child(&plan);
-    let json = serde_json::to_string(&report).map_err(crate::report::ReportError::Serialize)?;
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{json}").and_then(|()| out.flush()) {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            Err(HarnessError::Report(crate::report::ReportError::Write {
-                path: "-".into(),
-                source: err,
-            }))
-        }
-        _ => Ok(EXIT_OK),
-    }
-}
 
 /// What the agent asks the doctor for, inside a cell's sandbox.
 #[derive(Debug, Clone)]

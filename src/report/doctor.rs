@@ -28,7 +28,7 @@ pub fn write_text(report: &DoctorReport, styles: &Styles, out: &mut dyn Write) -
     let command = if report.dockerd_args.is_empty() {
         "dockerd (default flags)".to_owned()
     } else {
-        let (binary, args) = super::config::split_binary(&report.dockerd_args);
+        let (binary, args) = crate::doctor::split_binary(&report.dockerd_args);
         let mut words = vec![binary.unwrap_or_else(|| "dockerd".to_owned())];
         words.extend(args);
         words.join(" ")
@@ -139,7 +139,7 @@ mod tests {
         DoctorReport {
             schema: SCHEMA.to_owned(),
             dockerd_args: vec!["--iptables=false".to_owned()],
-            config: crate::doctor::config::from_args(&[]),
+            config: crate::doctor::config_from_args(&[]),
             environment: Environment {
                 runtime: RuntimeFinding {
                     kind: RuntimeKind::Gvisor,

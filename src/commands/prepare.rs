@@ -1,0 +1,209 @@
+//! What `run` and `list` share: load each scenario, resolve its binaries'
+//! paths and version labels, append the runtime axis, apply `--filter` and
+//! `--shard`, and expand it into cells.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::binaries::{self, Binary, version_label};
+use crate::classify::SignatureSet;
+use crate::errors::{EnvironmentError, HarnessError, UsageError};
+use crate::matrix::{self, Cell, Shard};
+use crate::scenario::{
+    Axis, AxisValue, RUNSC_AXIS, SandboxKind, Scenario, Selector, ValueSpec, check_selector,
+    load_scenario, split_label,
+};
+
+/// The scenario `run` and `list` use when none is given.
+pub const DEFAULT_SCENARIO: &str = "scenarios/devices-cgroup.yaml";
+
+/// Which scenarios, binaries and cells (`run` and `list`).
+#[derive(Debug, Clone, Default)]
+pub struct MatrixConfig {
+    /// Scenario files (none: [`DEFAULT_SCENARIO`]).
+    pub scenarios: Vec<PathBuf>,
+    /// runsc binaries (`PATH` or `LABEL=PATH`) replacing the scenario's list.
+    pub runsc: Vec<String>,
+    /// `--filter`: keep only cells with these axis values.
+    pub filter: Selector,
+    /// `--shard K/N`.
+    pub shard: Option<Shard>,
+    /// Refuse selections larger than this.
+    pub max_cells: usize,
+}
+
+/// A scenario with its runtime axis and binary labels resolved.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The scenario, its dockerd path resolved.
+    pub scenario: Scenario,
+    /// Its axes, the runtime axis last.
+    pub axes: Vec<Axis>,
+    /// The selected cells, in matrix order.
+    pub cells: Vec<Cell>,
+    /// `runsc --version` by runsc path.
+    pub runsc_versions: HashMap<String, String>,
+    /// `dockerd --version` by dockerd path.
+    pub dockerd_versions: HashMap<String, String>,
+}
+
+/// Loads and expands every scenario of `config`. With `strict`, a missing
+/// binary is an environment error; without it (for `list`), the path
+/// stands in for the label.
+///
+/// # Errors
+/// Scenario, usage and (with `strict`) environment errors.
+pub fn prepare(
+    config: &MatrixConfig,
+    signatures: &SignatureSet,
+    strict: bool,
+) -> Result<Vec<Prepared>, HarnessError> {
+    let paths = if config.scenarios.is_empty() {
+        vec![PathBuf::from(DEFAULT_SCENARIO)]
+    } else {
+        config.scenarios.clone()
+    };
+    let mut prepared = Vec::new();
+    for path in paths {
+        let mut scenario = load_scenario(&path, &signatures.ids())?;
+        let resolved = resolve_axes(&mut scenario, &config.runsc, strict)?;
+        if !config.filter.is_empty() {
+            // The runtime axis is resolved by now, so check its labels like
+            // any other axis's (`check_selector` only waives them for a
+            // runsc scenario's own selectors, written before resolution).
+            check_selector(&resolved.axes, SandboxKind::Native, &config.filter)
+                .map_err(|detail| UsageError::FilterUnknown { detail })?;
+        }
+        let filters: Vec<Selector> = (!config.filter.is_empty())
+            .then(|| config.filter.clone())
+            .into_iter()
+            .collect();
+        let size = matrix::checked_size(&resolved.axes).filter(|n| *n <= matrix::HARD_LIMIT);
+        let Some(size) = size else {
+            return Err(UsageError::MatrixTooLarge {
+                scenario: scenario.name.clone(),
+                limit: matrix::HARD_LIMIT,
+            }
+            .into());
+        };
+        let mut cells = matrix::expand(&scenario, &resolved.axes, &filters);
+        if let Some(shard) = config.shard {
+            cells = matrix::shard(cells, shard);
+        }
+        if cells.len() > config.max_cells {
+            return Err(UsageError::TooManyCells {
+                scenario: scenario.name.clone(),
+                selected: cells.len(),
+                size,
+                max: config.max_cells,
+            }
+            .into());
+        }
+        prepared.push(Prepared {
+            scenario,
+            axes: resolved.axes,
+            cells,
+            runsc_versions: resolved.runsc_versions,
+            dockerd_versions: resolved.dockerd_versions,
+        });
+    }
+    Ok(prepared)
+}
+
+struct Resolved {
+    axes: Vec<Axis>,
+    runsc_versions: HashMap<String, String>,
+    dockerd_versions: HashMap<String, String>,
+}
+
+/// Resolves binary paths and version labels, and appends the runtime axis.
+fn resolve_axes(
+    scenario: &mut Scenario,
+    runsc_override: &[String],
+    strict: bool,
+) -> Result<Resolved, HarnessError> {
+    let locate = |name: &str| -> Result<Option<Binary>, HarnessError> {
+        match binaries::locate(name) {
+            Ok(binary) => Ok(Some(binary)),
+            Err(err) if strict => Err(EnvironmentError::Binary(err).into()),
+            Err(_) => Ok(None),
+        }
+    };
+    let mut dockerd_versions = HashMap::new();
+    if let Some(dockerd) = locate(&scenario.dockerd)? {
+        scenario.dockerd = dockerd.path.display().to_string();
+        dockerd_versions.insert(scenario.dockerd.clone(), dockerd.version);
+    }
+    let mut axes = scenario.axes.clone();
+    for axis in &mut axes {
+        for value in &mut axis.values {
+            let Some(path) = value.spec.dockerd.clone() else {
+                continue;
+            };
+            if let Some(binary) = locate(&path)? {
+                let resolved = binary.path.display().to_string();
+                if value.label_from_version {
+                    value.label = version_label(&binary.version).unwrap_or(path);
+                }
+                dockerd_versions.insert(resolved.clone(), binary.version);
+                value.spec.dockerd = Some(resolved);
+            }
+            value.label_from_version = false;
+        }
+        check_unique_labels(axis)?;
+    }
+    let mut runsc_versions = HashMap::new();
+    if scenario.sandbox.uses_runsc() {
+        let given = if runsc_override.is_empty() {
+            scenario.runsc_binaries.clone()
+        } else {
+            runsc_override.to_vec()
+        };
+        let mut values = Vec::new();
+        for text in given {
+            let (label, path) = split_label(&text);
+            let (path, version) = match locate(path)? {
+                Some(binary) => (binary.path.display().to_string(), Some(binary.version)),
+                None => (path.to_owned(), None),
+            };
+            let label = label
+                .map(str::to_owned)
+                .or_else(|| version.as_deref().and_then(version_label))
+                .unwrap_or_else(|| path.clone());
+            if let Some(version) = version {
+                runsc_versions.insert(path.clone(), version);
+            }
+            values.push(AxisValue {
+                label,
+                spec: ValueSpec {
+                    runsc: Some(path),
+                    ..ValueSpec::default()
+                },
+                label_from_version: false,
+            });
+        }
+        let axis = Axis {
+            name: RUNSC_AXIS.to_owned(),
+            values,
+        };
+        check_unique_labels(&axis)?;
+        axes.push(axis);
+    }
+    Ok(Resolved {
+        axes,
+        runsc_versions,
+        dockerd_versions,
+    })
+}
+
+fn check_unique_labels(axis: &Axis) -> Result<(), UsageError> {
+    for (i, value) in axis.values.iter().enumerate() {
+        if axis.values[..i].iter().any(|v| v.label == value.label) {
+            return Err(UsageError::DuplicateLabel {
+                axis: axis.name.clone(),
+                label: value.label.clone(),
+            });
+        }
+    }
+    Ok(())
+}

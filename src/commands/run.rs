@@ -1,0 +1,354 @@
+//! `dindcheck run`: prepare the matrices, check the machine, run every
+//! cell, write each scenario's report and print it, then the `--junit` and
+//! `--markdown` files over all scenarios.
+//!
+//! Exit codes: 0 when every expectation held, 1 when one did not (or a cell
+//! was flaky), 2 for usage errors, 3 for environment errors, 130 when
+//! interrupted (the partial report is written).
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::classify::SignatureSet;
+use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, EnvironmentError, HarnessError, UsageError};
+use crate::matrix::Cell;
+use crate::process::signals::{self, Shutdown, shutdown_level};
+use crate::process::{stale, sweep};
+use crate::report::junit::{JunitOptions, JunitPolicy};
+use crate::report::progress::{Progress, ProgressMode};
+use crate::report::{self, Destination, Format, Output, RenderContext, json};
+use crate::report_format::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
+use crate::runner::RunContext;
+use crate::sandbox::backend_for;
+use crate::scenario::{Depth, ExpectationRule, replace_expectations};
+use crate::schedule::{self, Schedule};
+
+use super::Terminal;
+use super::cleanup::describe_cleaned;
+use super::prepare::{MatrixConfig, Prepared, prepare};
+
+/// What `dindcheck run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Scenarios, runsc binaries and filters.
+    pub matrix: MatrixConfig,
+    /// Override the scenarios' probe depth.
+    pub depth: Option<Depth>,
+    /// Cells at once (default: the number of cores).
+    pub jobs: Option<usize>,
+    /// Override the scenarios' probe timeout, in seconds.
+    pub timeout_secs: Option<u64>,
+    /// SIGTERM-to-SIGKILL grace for a sandbox.
+    pub grace: Duration,
+    /// Where logs and report.json go (default `reports/<scenario>/<stamp>/`).
+    pub out: Option<PathBuf>,
+    /// [`Format::Table`] or [`Format::Json`] on stdout.
+    pub format: Format,
+    /// No progress on stderr.
+    pub quiet: bool,
+    /// Run a failed cell up to this many more times.
+    pub retries: usize,
+    /// Run only the cells that failed in this report.
+    pub rerun_failed: Option<PathBuf>,
+    /// Skip the in-cell doctor.
+    pub no_doctor: bool,
+    /// Rewrite each scenario's `expect:` block from this run.
+    pub update_expectations: bool,
+    /// Also write JUnit XML here.
+    pub junit: Option<PathBuf>,
+    /// Which cells JUnit marks as failed.
+    pub junit_policy: JunitPolicy,
+    /// Also write a Markdown matrix here.
+    pub markdown: Option<PathBuf>,
+}
+
+/// Runs `dindcheck run`; returns the exit code.
+///
+/// # Errors
+/// [`HarnessError`] for usage, scenario and environment faults, and
+/// [`HarnessError::Interrupted`] after a signal.
+pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(EnvironmentError::NotRoot { command: "run" }.into());
+    }
+    let signatures = SignatureSet::shared();
+    let mut prepared = prepare(&config.matrix, signatures, true)?;
+    let narrowed = config.matrix.shard.is_some()
+        || config.rerun_failed.is_some()
+        || !config.matrix.filter.is_empty();
+    if config.update_expectations && narrowed {
+        return Err(UsageError::UpdateNeedsFullMatrix.into());
+    }
+    let rerun = match &config.rerun_failed {
+        Some(path) => Some(json::read(path)?),
+        None => None,
+    };
+    for p in &mut prepared {
+        if let Some(previous) = &rerun {
+            p.cells = failed_cells_of(previous, &p.scenario.name, std::mem::take(&mut p.cells))?;
+        }
+        for cell in &mut p.cells {
+            if let Some(depth) = config.depth {
+                cell.settings.depth = depth;
+            }
+            if let Some(timeout) = config.timeout_secs {
+                cell.settings.timeout_secs = timeout.max(1);
+            }
+            cell.settings.doctor = !config.no_doctor;
+        }
+        preflight(p, config.matrix.shard.is_some())?;
+    }
+    signals::install().map_err(HarnessError::Supervision)?;
+    sweep::become_subreaper().map_err(HarnessError::Supervision)?;
+    let jobs = config
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let run_id = format!(
+        "{}-{:x}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond() & 0xff_ffff
+    );
+    let scratch = PathBuf::from(format!("/tmp/dindcheck-{run_id}"));
+    let cleaned = stale::clean_stale_runs();
+    if !cleaned.is_empty() && !config.quiet {
+        eprintln!("{}", describe_cleaned(&cleaned));
+    }
+    std::fs::create_dir_all(&scratch)
+        .and_then(|()| stale::claim(&scratch))
+        .map_err(|source| HarnessError::Scratch {
+            path: scratch.clone(),
+            source,
+        })?;
+    let agent_exe = std::env::current_exe().map_err(|source| HarnessError::Scratch {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let several = prepared.len() > 1;
+    let progress_mode = if config.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Bar(terminal.stderr)
+    } else {
+        ProgressMode::Lines(terminal.stderr)
+    };
+    let render = RenderContext {
+        signatures,
+        styles: terminal.stdout,
+        junit: JunitOptions {
+            policy: config.junit_policy,
+            ..JunitOptions::default()
+        },
+    };
+    let stdout = Output {
+        format: match config.format {
+            Format::Json if several => Format::JsonLines,
+            format => format,
+        },
+        destination: Destination::Stdout,
+    };
+    let mut exit = EXIT_OK;
+    let mut reports = Vec::new();
+    let mut interrupted = false;
+    for p in &prepared {
+        let out_dir = match &config.out {
+            Some(dir) if several => dir.join(&p.scenario.name),
+            Some(dir) => dir.clone(),
+            None => Path::new("reports").join(&p.scenario.name).join(&stamp),
+        };
+        let ctx = RunContext {
+            run_id: format!("{run_id}.{}", p.scenario.name),
+            scratch: scratch.clone(),
+            out_dir: out_dir.clone(),
+            agent_exe: agent_exe.clone(),
+            signatures,
+            grace: config.grace,
+            runsc_versions: &p.runsc_versions,
+            dockerd_versions: &p.dockerd_versions,
+        };
+        let started_at = jiff::Timestamp::now().to_string();
+        let progress = Progress::new(progress_mode, p.cells.len(), &p.scenario.name);
+        let schedule = Schedule {
+            jobs,
+            retries: config.retries,
+        };
+        let cells = schedule::run_all(&ctx, &p.cells, schedule, &progress);
+        let report = RunReport {
+            schema: SCHEMA.to_owned(),
+            scenario: scenario_info(p),
+            started_at,
+            host: HostInfo {
+                kernel: nix::sys::utsname::uname()
+                    .map(|u| u.release().to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                jobs,
+            },
+            interrupted: shutdown_level() != Shutdown::None,
+            cells,
+        };
+        let report_path = out_dir.join("report.json");
+        let outputs = [
+            Output {
+                format: Format::Json,
+                destination: Destination::File(report_path.clone()),
+            },
+            stdout.clone(),
+        ];
+        report::emit(std::slice::from_ref(&report), &outputs, &render)?;
+        if !config.quiet {
+            eprintln!("report: {}", report_path.display());
+        }
+        if config.update_expectations && !report.interrupted {
+            update_expectations(&p.scenario.path, &report)?;
+            if !config.quiet {
+                eprintln!("expectations written to {}", p.scenario.path.display());
+            }
+        }
+        if report.has_failed_expectation() {
+            exit = EXIT_EXPECTATION_FAILED;
+        }
+        let stop = report.interrupted;
+        reports.push(report);
+        if stop {
+            interrupted = true;
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let files: Vec<Output> = [
+        (Format::Junit, &config.junit),
+        (Format::Markdown, &config.markdown),
+    ]
+    .into_iter()
+    .filter_map(|(format, path)| {
+        path.as_ref().map(|path| Output {
+            format,
+            destination: Destination::File(path.clone()),
+        })
+    })
+    .collect();
+    report::emit(&reports, &files, &render)?;
+    if interrupted {
+        return Err(HarnessError::Interrupted);
+    }
+    Ok(exit)
+}
+
+/// The scenario facts a report repeats, with every axis's values in
+/// matrix order (so `merge` and `diff` need not reconstruct them).
+fn scenario_info(p: &Prepared) -> ScenarioInfo {
+    ScenarioInfo {
+        name: p.scenario.name.clone(),
+        path: p.scenario.path.clone(),
+        description: p.scenario.description.clone(),
+        sandbox: p.scenario.sandbox.to_string(),
+        depth: p
+            .cells
+            .first()
+            .map_or(p.scenario.depth, |c| c.settings.depth)
+            .to_string(),
+        axes: p.axes.iter().map(|a| a.name.clone()).collect(),
+        axis_values: p
+            .axes
+            .iter()
+            .map(|a| {
+                let labels = a.values.iter().map(|v| v.label.clone()).collect();
+                (a.name.clone(), labels)
+            })
+            .collect(),
+    }
+}
+
+/// Checks what the cells need before any of them starts.
+fn preflight(p: &Prepared, sharded: bool) -> Result<(), HarnessError> {
+    // A shard of a small matrix may be empty; that is not a mistake.
+    if p.cells.is_empty() && !sharded {
+        return Err(UsageError::NoCells {
+            scenario: p.scenario.name.clone(),
+        }
+        .into());
+    }
+    backend_for(p.scenario.sandbox)
+        .preflight()
+        .map_err(EnvironmentError::Backend)?;
+    for cell in &p.cells {
+        if cell.settings.depth == Depth::Container {
+            let busybox = &cell.settings.busybox;
+            if !crate::engine::image::is_static_elf(busybox).unwrap_or(false) {
+                return Err(EnvironmentError::ProbeBinary {
+                    path: busybox.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cells of `scenario` that failed or missed their expectation in an
+/// earlier report, for `--rerun-failed`.
+fn failed_cells_of(
+    previous: &RunReport,
+    scenario: &str,
+    cells: Vec<Cell>,
+) -> Result<Vec<Cell>, UsageError> {
+    if previous.scenario.name != scenario {
+        return Err(UsageError::RerunOtherScenario {
+            report: previous.scenario.name.clone(),
+            scenario: scenario.to_owned(),
+        });
+    }
+    let failed: HashSet<&str> = previous
+        .cells
+        .iter()
+        .filter(|c| c.outcome.is_failure() || c.expectation_met == Some(false) || c.flaky)
+        .map(|c| c.id.as_str())
+        .collect();
+    Ok(cells
+        .into_iter()
+        .filter(|c| failed.contains(c.id.as_str()))
+        .collect())
+}
+
+/// Rewrites the scenario's `expect:` block so each cell expects what it
+/// just did (`--update-expectations`).
+fn update_expectations(path: &Path, report: &RunReport) -> Result<(), HarnessError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        HarnessError::Scenario(crate::scenario::LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    })?;
+    let rules: Vec<ExpectationRule> = report
+        .cells
+        .iter()
+        .map(|c| ExpectationRule {
+            when: c.axes.clone(),
+            outcome: c.outcome.name().to_owned(),
+            signature: c.signature.clone().unwrap_or_else(|| "none".to_owned()),
+        })
+        .collect();
+    let note = format!(
+        "Written by `dindcheck run --update-expectations` from the run of {}.",
+        report.started_at
+    );
+    let new = replace_expectations(&text, &rules, &note);
+    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    report::write_atomic(path, |out| {
+        out.write_all(new.as_bytes())
+            .map_err(|source| report::ReportError::Write {
+                path: path.to_owned(),
+                source,
+            })
+    })?;
+    // The temporary file was created 0600; give the scenario its mode back.
+    if let Some(permissions) = permissions {
+        let _ = std::fs::set_permissions(path, permissions);
+    }
+    Ok(())
+}
