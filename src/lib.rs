@@ -20,7 +20,6 @@ pub mod engine;
 pub mod errors;
 pub mod evidence;
 pub mod explain;
-pub mod logline;
 pub mod matrix;
 pub mod merge;
 pub mod outcome;
