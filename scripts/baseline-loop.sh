@@ -5,8 +5,8 @@
 # once a second until it answers or dockerd dies. Prints one verdict per cell.
 # Used by scripts/bench-speed.sh; run as root after scripts/setup.sh.
 set -u
-old=/usr/bin/runsc
-new=${DINDCHECK_CACHE:-/var/cache/dindcheck}/trixie/usr/bin/runsc
+cd "$(dirname "$0")/.."
+DINDCHECK_NO_BUILD=1 . scripts/runtimes.sh
 for driver in systemd cgroupfs; do
   for parent in none /; do
     for ipt in true false; do

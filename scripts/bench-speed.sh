@@ -12,10 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-old=/usr/bin/runsc
-new=${DINDCHECK_CACHE:-/var/cache/dindcheck}/trixie/usr/bin/runsc
-cargo build --release --quiet
-bin=$PWD/target/release/dindcheck
+. scripts/runtimes.sh
 fake=$PWD/target/release/fake-dockerd
 out=$(mktemp -d /tmp/dindcheck-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT

@@ -7,9 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}
-old=/usr/bin/runsc
-new=${DINDCHECK_CACHE:-/var/cache/dindcheck}/trixie/usr/bin/runsc
-cargo build --release --quiet
+. scripts/runtimes.sh
 out=$(mktemp -d /tmp/dindcheck-soak.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 leaks=0

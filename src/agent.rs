@@ -8,4 +8,4 @@ mod cell;
 pub mod protocol;
 
 pub use cell::{AgentError, run_agent, userns_exec};
-pub use protocol::{AgentEvent, AgentResult, AgentSpec, EVENT_PREFIX, emit, parse_event};
+pub use protocol::{AgentEvent, AgentResult, AgentSpec, parse_event};

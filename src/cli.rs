@@ -14,14 +14,16 @@ use crate::commands::explain::ExplainConfig;
 use crate::commands::list::{ListConfig, ListFormat as ListOutput};
 use crate::commands::merge::MergeConfig;
 use crate::commands::prepare::MatrixConfig;
-use crate::commands::run::RunConfig;
+use crate::commands::run::{CellOverrides, RunConfig};
 use crate::commands::triage::{TriageConfig, TriageFormat as TriageOutput};
 use crate::commands::validate::ValidateConfig;
 use crate::commands::{AnalysisFormat, Command as Validated, Terminal};
 use crate::errors::UsageError;
 use crate::report::junit::JunitPolicy;
 use crate::report::styles::Styles;
+use crate::report::{self, Destination, Output};
 use crate::scenario::{Depth, OneOrMany, Selector};
+use crate::schedule::Schedule;
 
 /// Run Docker's daemon inside gVisor across a matrix of configurations and
 /// report which cells reach readiness, which fail, and why.
@@ -471,29 +473,46 @@ impl MatrixArgs {
 
 impl RunArgs {
     fn into_config(self) -> Result<RunConfig, UsageError> {
+        let mut outputs = vec![Output {
+            format: match self.format {
+                Format::Table => report::Format::Table,
+                Format::Json => report::Format::Json,
+            },
+            destination: Destination::Stdout,
+        }];
+        for (format, path) in [
+            (report::Format::Junit, self.junit),
+            (report::Format::Markdown, self.markdown),
+        ] {
+            outputs.extend(path.map(|path| Output {
+                format,
+                destination: Destination::File(path),
+            }));
+        }
         Ok(RunConfig {
             matrix: self.matrix.into_config()?,
-            depth: self.depth.map(Depth::from),
-            jobs: self.jobs,
-            timeout_secs: self.timeout,
+            cells: CellOverrides {
+                depth: self.depth.map(Depth::from),
+                timeout_secs: self.timeout,
+                doctor: !self.no_doctor,
+            },
+            schedule: Schedule {
+                jobs: self
+                    .jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                retries: self.retries,
+            },
             grace: Duration::from_secs(self.grace),
             out: self.out,
-            format: match self.format {
-                Format::Table => crate::report::Format::Table,
-                Format::Json => crate::report::Format::Json,
-            },
-            quiet: self.quiet,
-            retries: self.retries,
-            rerun_failed: self.rerun_failed,
-            no_doctor: self.no_doctor,
-            update_expectations: self.update_expectations,
-            junit: self.junit,
+            outputs,
             junit_policy: match self.junit_policy {
                 JunitPolicyArg::Auto => JunitPolicy::Auto,
                 JunitPolicyArg::Expectations => JunitPolicy::Expectations,
                 JunitPolicyArg::Outcomes => JunitPolicy::Outcomes,
             },
-            markdown: self.markdown,
+            quiet: self.quiet,
+            rerun_failed: self.rerun_failed,
+            update_expectations: self.update_expectations,
         })
     }
 }

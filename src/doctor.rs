@@ -22,16 +22,9 @@ mod gather;
 mod probe;
 mod procread;
 
-pub use crate::report_format::doctor::{
-    BinaryFinding, BridgeFinding, CapabilityFinding, CgroupFinding, CgroupMode, CgroupMount, Check,
-    DevicesState, DockerdConfig, DoctorReport, Environment, IptablesBackend, IptablesFinding,
-    NamespaceFinding, Prediction, ProbeResult, RuntimeFinding, RuntimeKind, SCHEMA, StorageFinding,
-    SystemdFinding, UsernsFinding, Verdict,
-};
-pub use assess::{Assessment, assess};
-pub use cell::{CellDoctorError, CellRequest, examine_cell};
-pub use config::{from_args as config_from_args, resolve as resolve_config, split_binary};
-pub use findings::is_gvisor;
-pub use gather::{DoctorOptions, ProbeProcess, VersionQueries, examine};
-pub use probe::{ProbePlan, ProbeReport, run_child as run_probe_plan};
-pub use procread::ProcSnapshot;
+pub use cell::{CellRequest, examine_cell};
+#[cfg(test)]
+pub(crate) use config::from_args as config_from_args;
+pub use config::split_binary;
+pub use gather::{DoctorOptions, examine};
+pub use probe::{ProbePlan, run_child as run_probe_plan};

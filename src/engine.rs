@@ -8,7 +8,3 @@
 pub mod api;
 pub mod http;
 pub mod image;
-
-pub use api::{ApiError, ContainerRun, EngineClient};
-pub use http::{Body, HttpError, Response};
-pub use image::{ImageError, is_static_elf, single_binary_image};

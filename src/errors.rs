@@ -201,9 +201,9 @@ pub enum HarnessError {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
-    /// A report given as input cannot be used.
+    /// A report given as input cannot be used (boxed: its causes are large).
     #[error(transparent)]
-    Input(#[from] InputError),
+    Input(Box<InputError>),
     /// The run's scratch space could not be prepared.
     #[error("failed to prepare {path}")]
     Scratch {
@@ -222,6 +222,12 @@ pub enum HarnessError {
     /// The run was interrupted; the partial report was written.
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<InputError> for HarnessError {
+    fn from(err: InputError) -> HarnessError {
+        HarnessError::Input(Box::new(err))
+    }
 }
 
 impl HarnessError {

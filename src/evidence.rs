@@ -1,7 +1,7 @@
 //! What real runs of the shipped scenarios showed, embedded in the binary.
 //!
 //! `fixtures/evidence/<scenario>.json` are `dindcheck run` reports (schema
-//! `dindcheck/report/v1`) of the shipped scenarios. Triage cites them: the
+//! `dindcheck/report/v1` and v2) of the shipped scenarios. Triage cites them: the
 //! cells in which a signature was reproduced, and for each the nearest
 //! configuration that reached readiness instead. This module only looks
 //! reports up; it reads no files at run time and renders nothing.

@@ -227,6 +227,14 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
     settings
 }
 
+/// The first cell of a scenario given as text, for unit tests of the
+/// modules that take cells.
+#[cfg(test)]
+pub(crate) fn first_cell(text: &str) -> Cell {
+    let s = crate::scenario::load_scenario_text(text).expect("a valid test scenario");
+    expand(&s, &s.axes, &[]).remove(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Reporters: each renders finished reports and nothing else.
 //!
-//! Every run-report format sits behind one interface, [`Reporter`]: reports
+//! Every run-report format sits behind one interface, [`Render`]: reports
 //! in, bytes out. A command says which format goes where with a list of
 //! [`Output`]s and hands it to [`emit`]. Files are written to a temporary
 //! file in the target directory and renamed into place, so a reader never
@@ -71,6 +71,14 @@ pub enum ReportError {
     },
 }
 
+/// A renderer's I/O error: renderers write to stdout or to the temporary
+/// file [`write_atomic`] names on its own failure paths.
+impl From<std::io::Error> for ReportError {
+    fn from(source: std::io::Error) -> ReportError {
+        stdout_error(source)
+    }
+}
+
 /// Writes `render`'s output to `path` atomically (temp file, then rename).
 ///
 /// # Errors
@@ -125,14 +133,9 @@ pub struct Output {
     pub destination: Destination,
 }
 
-/// One way of rendering run reports: reports in, bytes out.
-pub trait Reporter {
-    /// Renders `reports` (in order) to `out`.
-    ///
-    /// # Errors
-    /// [`ReportError`] when serialising or writing fails.
-    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError>;
-}
+/// The one reporter interface: reports in (in order), bytes out. Every
+/// format module has one such function, `render`.
+pub type Render = fn(&[RunReport], &RenderContext<'_>, &mut dyn Write) -> Result<(), ReportError>;
 
 /// What the reporters need besides the reports.
 #[derive(Debug, Clone, Copy)]
@@ -146,21 +149,13 @@ pub struct RenderContext<'a> {
 }
 
 /// The reporter for `format`.
-pub fn reporter<'a>(format: Format, ctx: &RenderContext<'a>) -> Box<dyn Reporter + 'a> {
+pub fn reporter(format: Format) -> Render {
     match format {
-        Format::Table => Box::new(table::TableReporter {
-            signatures: ctx.signatures,
-            styles: ctx.styles,
-        }),
-        Format::Json => Box::new(json::JsonReporter { compact: false }),
-        Format::JsonLines => Box::new(json::JsonReporter { compact: true }),
-        Format::Junit => Box::new(junit::JunitReporter {
-            signatures: ctx.signatures,
-            options: ctx.junit,
-        }),
-        Format::Markdown => Box::new(markdown::MarkdownReporter {
-            signatures: ctx.signatures,
-        }),
+        Format::Table => table::render,
+        Format::Json => json::render,
+        Format::JsonLines => json::render_lines,
+        Format::Junit => junit::render,
+        Format::Markdown => markdown::render,
     }
 }
 
@@ -174,10 +169,10 @@ pub fn emit(
     ctx: &RenderContext<'_>,
 ) -> Result<(), ReportError> {
     for output in outputs {
+        let render = reporter(output.format);
         match &output.destination {
             Destination::Stdout => {
-                let reporter = reporter(output.format, ctx);
-                let written = reporter.write(reports, &mut std::io::stdout().lock());
+                let written = render(reports, ctx, &mut std::io::stdout().lock());
                 ignore_broken_pipe(written)?;
             }
             Destination::File(path) => {
@@ -185,8 +180,7 @@ pub fn emit(
                     styles: Styles::default(),
                     ..*ctx
                 };
-                let reporter = reporter(output.format, &plain);
-                write_atomic(path, |w| reporter.write(reports, w))?;
+                write_atomic(path, |w| render(reports, &plain, w))?;
             }
         }
     }

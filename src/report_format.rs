@@ -1,5 +1,5 @@
 //! The report format: what a run, a cell and the doctor produce, as plain
-//! data (`dindcheck/report/v1`, `dindcheck/doctor/v1`).
+//! data (`dindcheck/report/v2`, `dindcheck/doctor/v1`).
 //!
 //! This is the ground floor. Every reporter, `diff`, `explain` and `merge`
 //! reads these types as they are; the runner, the doctor and the Engine API

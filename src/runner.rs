@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::agent::{AgentEvent, AgentResult, parse_event};
+use crate::classify::logline;
 use crate::classify::{Classification, SignatureSet};
-use crate::logline;
 use crate::matrix::Cell;
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;

@@ -8,19 +8,14 @@ mod validated;
 
 pub use error::{LoadError, Position};
 pub use load::{load_scenario, parse_yaml};
-pub use model::{
-    AxisSpec, CgroupLayout, Depth, ExpectRule, OneOrMany, SandboxKind, ScenarioFile, Selector,
-    ValueSpec,
-};
+pub use model::{CgroupLayout, Depth, OneOrMany, SandboxKind, Selector, ValueSpec};
 pub use rewrite::{ExpectationRule, replace_expectations};
-pub use validated::{
-    Axis, AxisValue, BUILTIN_AXES, RUNSC_AXIS, Scenario, check_selector, is_label_safe, split_label,
-};
+pub use validated::{Axis, AxisValue, RUNSC_AXIS, Scenario, check_selector, split_label};
 
 /// Parses a scenario from text, for unit tests of other modules.
 #[cfg(test)]
 pub(crate) fn load_scenario_text(text: &str) -> Result<Scenario, LoadError> {
     let path = std::path::Path::new("inline.yaml");
-    let file: ScenarioFile = parse_yaml(path, text)?;
+    let file: model::ScenarioFile = parse_yaml(path, text)?;
     validated::validate(file, path, &["devices-cgroup-missing"])
 }

@@ -128,9 +128,30 @@ fn design_matrix_runs_all_16_cells_under_both_runsc_versions() {
     assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
     let report: Value =
         serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
-    assert_eq!(report["schema"], "dindcheck/report/v1");
+    assert_eq!(report["schema"], "dindcheck/report/v2");
     assert_eq!(report, read_report(&out.join("report.json")));
     assert_eq!(cells(&report).len(), 16);
+    // v2 carries the matrix order itself: each axis's values in order, and
+    // every cell's index, which is its position in a full run.
+    assert_eq!(
+        report["scenario"]["axis_values"]["cgroup_driver"],
+        serde_json::json!(["systemd", "cgroupfs"])
+    );
+    assert_eq!(
+        report["scenario"]["axis_values"]["runsc"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    for (i, c) in cells(&report).iter().enumerate() {
+        assert_eq!(c["index"], i, "{c}");
+        assert!(
+            c["dockerd_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("Docker version")),
+            "{c}"
+        );
+    }
     for c in cells(&report) {
         assert_cell_invariants(c);
         let label = c["axes"]["runsc"].as_str().unwrap();

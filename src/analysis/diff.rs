@@ -189,19 +189,6 @@ impl Change {
         Change::Removed,
         Change::Unchanged,
     ];
-
-    /// The name used in JSON and text.
-    pub fn name(self) -> &'static str {
-        match self {
-            Change::Regression => "regression",
-            Change::Fix => "fix",
-            Change::ChangedOutcome => "changed-outcome",
-            Change::ChangedSignature => "changed-signature",
-            Change::Added => "added",
-            Change::Removed => "removed",
-            Change::Unchanged => "unchanged",
-        }
-    }
 }
 
 /// Classifies a matched cell from its base and new verdicts.

@@ -722,6 +722,7 @@ fn is_retry(err: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dindcheck::classify::logline;
     use rstest::rstest;
 
     fn args(list: &[&str]) -> Vec<String> {
@@ -851,9 +852,9 @@ mod tests {
             line,
             r#"time="2026-11-28T19:09:29.804414050Z" level=info msg="API listen on /tmp/d.sock""#
         );
-        let parsed = dindcheck::logline::parse(&line);
+        let parsed = logline::parse(&line);
         assert_eq!(parsed.time, Some(ts));
-        assert_eq!(parsed.level, Some(dindcheck::logline::Level::Info));
+        assert_eq!(parsed.level, Some(logline::Level::Info));
         assert_eq!(parsed.msg, "API listen on /tmp/d.sock");
     }
 

@@ -29,39 +29,45 @@ use super::Terminal;
 use super::cleanup::describe_cleaned;
 use super::prepare::{MatrixConfig, Prepared, prepare};
 
+/// What every selected cell gets on top of its scenario's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CellOverrides {
+    /// `--depth`: override the scenarios' probe depth.
+    pub depth: Option<Depth>,
+    /// `--timeout`: override the scenarios' probe timeout, in seconds.
+    pub timeout_secs: Option<u64>,
+    /// Run the doctor inside each cell (off with `--no-doctor`).
+    pub doctor: bool,
+}
+
 /// What `dindcheck run` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Scenarios, runsc binaries and filters.
     pub matrix: MatrixConfig,
-    /// Override the scenarios' probe depth.
-    pub depth: Option<Depth>,
-    /// Cells at once (default: the number of cores).
-    pub jobs: Option<usize>,
-    /// Override the scenarios' probe timeout, in seconds.
-    pub timeout_secs: Option<u64>,
-    /// SIGTERM-to-SIGKILL grace for a sandbox.
+    /// Depth, timeout and doctor for every cell.
+    pub cells: CellOverrides,
+    /// Cells at once, and retries of a failed cell.
+    pub schedule: Schedule,
+    /// How long a sandbox gets between SIGTERM and SIGKILL at teardown
+    /// (a second Ctrl-C skips it).
     pub grace: Duration,
-    /// Where logs and report.json go (default `reports/<scenario>/<stamp>/`).
+    /// Where each cell's logs and the scenario's report.json go; with
+    /// several scenarios, one folder each below it. None means
+    /// `reports/<scenario>/<stamp>/`.
     pub out: Option<PathBuf>,
-    /// [`Format::Table`] or [`Format::Json`] on stdout.
-    pub format: Format,
-    /// No progress on stderr.
-    pub quiet: bool,
-    /// Run a failed cell up to this many more times.
-    pub retries: usize,
-    /// Run only the cells that failed in this report.
-    pub rerun_failed: Option<PathBuf>,
-    /// Skip the in-cell doctor.
-    pub no_doctor: bool,
-    /// Rewrite each scenario's `expect:` block from this run.
-    pub update_expectations: bool,
-    /// Also write JUnit XML here.
-    pub junit: Option<PathBuf>,
+    /// What stdout shows ([`Format::Table`] or [`Format::Json`]), and the
+    /// extra files over all scenarios (`--junit`, `--markdown`).
+    pub outputs: Vec<Output>,
     /// Which cells JUnit marks as failed.
     pub junit_policy: JunitPolicy,
-    /// Also write a Markdown matrix here.
-    pub markdown: Option<PathBuf>,
+    /// No progress on stderr.
+    pub quiet: bool,
+    /// Run only the cells that failed, missed their expectation or were
+    /// flaky in this earlier report of the same scenario.
+    pub rerun_failed: Option<PathBuf>,
+    /// Rewrite each scenario's `expect:` block from this run.
+    pub update_expectations: bool,
 }
 
 /// Runs `dindcheck run`; returns the exit code.
@@ -90,22 +96,19 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
             p.cells = failed_cells_of(previous, &p.scenario.name, std::mem::take(&mut p.cells))?;
         }
         for cell in &mut p.cells {
-            if let Some(depth) = config.depth {
+            if let Some(depth) = config.cells.depth {
                 cell.settings.depth = depth;
             }
-            if let Some(timeout) = config.timeout_secs {
+            if let Some(timeout) = config.cells.timeout_secs {
                 cell.settings.timeout_secs = timeout.max(1);
             }
-            cell.settings.doctor = !config.no_doctor;
+            cell.settings.doctor = config.cells.doctor;
         }
         preflight(p, config.matrix.shard.is_some())?;
     }
     signals::install().map_err(HarnessError::Supervision)?;
     sweep::become_subreaper().map_err(HarnessError::Supervision)?;
-    let jobs = config
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = config.schedule.jobs.max(1);
     let run_id = format!(
         "{}-{:x}",
         std::process::id(),
@@ -145,13 +148,18 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
             ..JunitOptions::default()
         },
     };
-    let stdout = Output {
-        format: match config.format {
-            Format::Json if several => Format::JsonLines,
-            format => format,
-        },
-        destination: Destination::Stdout,
-    };
+    // Several scenarios print one JSON document per line on stdout.
+    let (stdout, files): (Vec<Output>, Vec<Output>) = config
+        .outputs
+        .iter()
+        .cloned()
+        .map(|mut output| {
+            if several && output.format == Format::Json {
+                output.format = Format::JsonLines;
+            }
+            output
+        })
+        .partition(|o| o.destination == Destination::Stdout);
     let mut exit = EXIT_OK;
     let mut reports = Vec::new();
     let mut interrupted = false;
@@ -175,7 +183,7 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         let progress = Progress::new(progress_mode, p.cells.len(), &p.scenario.name);
         let schedule = Schedule {
             jobs,
-            retries: config.retries,
+            ..config.schedule
         };
         let cells = schedule::run_all(&ctx, &p.cells, schedule, &progress);
         let report = RunReport {
@@ -192,13 +200,11 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
             cells,
         };
         let report_path = out_dir.join("report.json");
-        let outputs = [
-            Output {
-                format: Format::Json,
-                destination: Destination::File(report_path.clone()),
-            },
-            stdout.clone(),
-        ];
+        let mut outputs = vec![Output {
+            format: Format::Json,
+            destination: Destination::File(report_path.clone()),
+        }];
+        outputs.extend(stdout.iter().cloned());
         report::emit(std::slice::from_ref(&report), &outputs, &render)?;
         if !config.quiet {
             eprintln!("report: {}", report_path.display());
@@ -220,18 +226,6 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    let files: Vec<Output> = [
-        (Format::Junit, &config.junit),
-        (Format::Markdown, &config.markdown),
-    ]
-    .into_iter()
-    .filter_map(|(format, path)| {
-        path.as_ref().map(|path| Output {
-            format,
-            destination: Destination::File(path.clone()),
-        })
-    })
-    .collect();
     report::emit(&reports, &files, &render)?;
     if interrupted {
         return Err(HarnessError::Interrupted);

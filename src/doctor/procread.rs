@@ -214,6 +214,7 @@ impl ProcSnapshot {
             .collect()
     }
 
+    #[cfg(test)]
     /// Whether any mount propagates to a peer group, so that a mount made in
     /// a new mount namespace could appear elsewhere.
     pub fn has_shared_mounts(&self) -> bool {

@@ -6,7 +6,7 @@
 //! polling belongs to `probe`, and images come from `engine::image` through [`EngineClient::load_image`].
 //! Paths are unversioned, so the daemon serves its own (latest) API version.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    #[cfg(test)]
     /// Returns the daemon's own error text, when this error carries one, for use as evidence.
     pub fn daemon_message(&self) -> Option<&str> {
         match self {
@@ -127,16 +128,6 @@ impl EngineClient {
             socket: socket.into(),
             request_timeout,
         }
-    }
-
-    /// Returns the daemon socket path.
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// Returns the time budget of a single request.
-    pub fn request_timeout(&self) -> Duration {
-        self.request_timeout
     }
 
     /// Checks that the daemon answers `GET /_ping` with `200 OK`. Makes one attempt; never retries.

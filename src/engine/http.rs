@@ -86,6 +86,7 @@ pub struct Response {
 }
 
 impl Response {
+    #[cfg(test)]
     /// Returns the value of the first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -192,11 +192,6 @@ where
 }
 
 impl Forked {
-    /// The child's PID.
-    pub fn pid(&self) -> i32 {
-        self.pid.as_raw()
-    }
-
     /// Reads the child's answer until it exits, and reaps it; a child still
     /// running after `timeout` is killed.
     ///

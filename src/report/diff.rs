@@ -13,15 +13,8 @@ use owo_colors::OwoColorize;
 
 use crate::analysis::diff::{CellDiff, Change, ReportDiff};
 
-use super::ReportError;
 use super::styles::Styles;
-
-fn io_err(source: std::io::Error) -> ReportError {
-    ReportError::Write {
-        path: "-".into(),
-        source,
-    }
-}
+use super::{ReportError, stdout_error};
 
 fn heading(change: Change) -> &'static str {
     match change {
@@ -82,18 +75,6 @@ fn side(side: Option<&crate::analysis::diff::CellSide>) -> String {
     side.map_or_else(|| "(not run)".to_owned(), |s| s.verdict())
 }
 
-/// Writes `diff` as grouped text for the terminal.
-///
-/// # Errors
-/// [`ReportError::Write`] when the writer fails.
-pub fn write_text(
-    diff: &ReportDiff,
-    styles: &Styles,
-    out: &mut dyn Write,
-) -> Result<(), ReportError> {
-    render_text(diff, styles, out).map_err(io_err)
-}
-
 fn change_style(change: Change, styles: &Styles) -> owo_colors::Style {
     match change {
         Change::Regression => styles.fail,
@@ -103,7 +84,15 @@ fn change_style(change: Change, styles: &Styles) -> owo_colors::Style {
     }
 }
 
-fn render_text(diff: &ReportDiff, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+/// Writes `diff` as grouped text for the terminal.
+///
+/// # Errors
+/// [`ReportError::Write`] when the writer fails.
+pub fn write_text(
+    diff: &ReportDiff,
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
     writeln!(
         out,
         "{} {}: base {} ({} cells) → new {} ({} cells)",
@@ -165,7 +154,7 @@ fn render_text(diff: &ReportDiff, styles: &Styles, out: &mut dyn Write) -> std::
 /// [`ReportError`] on serialisation or write failure.
 pub fn write_json(diff: &ReportDiff, out: &mut dyn Write) -> Result<(), ReportError> {
     serde_json::to_writer_pretty(&mut *out, diff).map_err(ReportError::Serialize)?;
-    writeln!(out).map_err(io_err)
+    writeln!(out).map_err(stdout_error)
 }
 
 /// Writes `diff` as Markdown: a summary, then one table per kind of change.
@@ -173,7 +162,7 @@ pub fn write_json(diff: &ReportDiff, out: &mut dyn Write) -> Result<(), ReportEr
 /// # Errors
 /// [`ReportError::Write`] when the writer fails.
 pub fn write_markdown(diff: &ReportDiff, out: &mut dyn Write) -> Result<(), ReportError> {
-    render_markdown(diff, out).map_err(io_err)
+    render_markdown(diff, out).map_err(stdout_error)
 }
 
 fn md_escape(text: &str) -> String {

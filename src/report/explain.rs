@@ -7,7 +7,7 @@ use std::io::Write;
 
 use crate::analysis::explain::{CellRef, Explanation, GroupExplanation, Setting};
 
-use super::ReportError;
+use super::{ReportError, stdout_error};
 
 fn join_settings(settings: &[Setting], sep: &str) -> String {
     settings
@@ -32,19 +32,12 @@ fn group_title(scenario: &str, g: &GroupExplanation) -> String {
     }
 }
 
-fn io_err(source: std::io::Error) -> ReportError {
-    ReportError::Write {
-        path: "-".into(),
-        source,
-    }
-}
-
 /// Writes `explanation` as indented text lines for the terminal.
 ///
 /// # Errors
 /// [`ReportError::Write`] when the writer fails.
 pub fn write_text(explanation: &Explanation, out: &mut dyn Write) -> Result<(), ReportError> {
-    render_text(explanation, out).map_err(io_err)
+    render_text(explanation, out).map_err(stdout_error)
 }
 
 fn render_text(e: &Explanation, out: &mut dyn Write) -> std::io::Result<()> {
@@ -149,7 +142,7 @@ pub fn write_markdown(
     heading: &str,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    render_markdown(explanation, heading, out).map_err(io_err)
+    render_markdown(explanation, heading, out).map_err(stdout_error)
 }
 
 fn code(text: &str) -> String {

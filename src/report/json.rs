@@ -7,25 +7,33 @@ use crate::report_format::{READABLE_SCHEMAS, RunReport};
 
 use super::ReportError;
 
-/// JSON: one pretty document per report, or with `compact` one line each.
-#[derive(Debug)]
-pub struct JsonReporter {
-    /// One line per report instead of pretty documents.
-    pub compact: bool,
+/// JSON, one pretty document per report: the [`super::Render`] of
+/// `Format::Json`.
+///
+/// # Errors
+/// [`ReportError`] on serialisation or write failure.
+pub fn render(
+    reports: &[RunReport],
+    _ctx: &super::RenderContext<'_>,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    reports.iter().try_for_each(|report| write(report, out))
 }
 
-impl super::Reporter for JsonReporter {
-    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
-        for report in reports {
-            if self.compact {
-                serde_json::to_writer(&mut *out, report).map_err(ReportError::Serialize)?;
-                writeln!(out).map_err(super::stdout_error)?;
-            } else {
-                write(report, out)?;
-            }
-        }
-        Ok(())
-    }
+/// JSON, one compact document per line: the [`super::Render`] of
+/// `Format::JsonLines`.
+///
+/// # Errors
+/// [`ReportError`] on serialisation or write failure.
+pub fn render_lines(
+    reports: &[RunReport],
+    _ctx: &super::RenderContext<'_>,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    reports.iter().try_for_each(|report| {
+        serde_json::to_writer(&mut *out, report).map_err(ReportError::Serialize)?;
+        writeln!(out).map_err(super::stdout_error)
+    })
 }
 
 /// Writes `report` as pretty JSON followed by a newline.
@@ -34,10 +42,7 @@ impl super::Reporter for JsonReporter {
 /// [`ReportError`] on serialisation or write failure.
 pub fn write(report: &RunReport, out: &mut dyn Write) -> Result<(), ReportError> {
     serde_json::to_writer_pretty(&mut *out, report).map_err(ReportError::Serialize)?;
-    writeln!(out).map_err(|source| ReportError::Write {
-        path: "-".into(),
-        source,
-    })
+    writeln!(out).map_err(super::stdout_error)
 }
 
 /// Reads a report written by [`write`].
@@ -49,15 +54,19 @@ pub fn read(path: &Path) -> Result<RunReport, ReportError> {
         path: path.to_owned(),
         source,
     })?;
-    let report: RunReport = serde_json::from_str(&text).map_err(|source| ReportError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
-    if !READABLE_SCHEMAS.contains(&report.schema.as_str()) {
-        return Err(ReportError::Schema {
+    serde_json::from_str(&text)
+        .map_err(|source| ReportError::Parse {
             path: path.to_owned(),
-            found: report.schema,
-        });
-    }
-    Ok(report)
+            source,
+        })
+        .and_then(|report: RunReport| {
+            if READABLE_SCHEMAS.contains(&report.schema.as_str()) {
+                Ok(report)
+            } else {
+                Err(ReportError::Schema {
+                    path: path.to_owned(),
+                    found: report.schema,
+                })
+            }
+        })
 }

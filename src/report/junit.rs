@@ -113,19 +113,17 @@ impl JunitPolicy {
     }
 }
 
-/// JUnit XML: one testsuite per report, one testcase per cell.
-#[derive(Debug)]
-pub struct JunitReporter<'a> {
-    /// The catalogue, for each failure's fix.
-    pub signatures: &'a SignatureSet,
-    /// Which cells fail, and how much log they carry.
-    pub options: JunitOptions,
-}
-
-impl super::Reporter for JunitReporter<'_> {
-    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
-        write(reports, self.signatures, &self.options, out)
-    }
+/// JUnit XML, one testsuite per report: the [`super::Render`] of
+/// `Format::Junit`.
+///
+/// # Errors
+/// [`ReportError`] on serialisation or write failure.
+pub fn render(
+    reports: &[RunReport],
+    ctx: &super::RenderContext<'_>,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    write(reports, ctx.signatures, &ctx.junit, out)
 }
 
 /// Options for [`write()`].
@@ -170,10 +168,7 @@ pub fn write(
     // Serialise into memory first: writing to a Vec cannot fail with I/O,
     // so an error here is quick-junit's, and the writer's errors stay I/O.
     let mut buffer = Vec::new();
-    let io_err = |source| ReportError::Write {
-        path: "-".into(),
-        source,
-    };
+    let io_err = super::stdout_error;
     junit
         .serialize(&mut buffer)
         .map_err(|e| io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;

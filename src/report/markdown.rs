@@ -80,18 +80,12 @@ pub fn write(
     signatures: &SignatureSet,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    render(report, signatures, out).map_err(|source| ReportError::Write {
-        path: "-".into(),
-        source,
-    })?;
-    writeln!(out).map_err(|source| ReportError::Write {
-        path: "-".into(),
-        source,
-    })?;
+    render_matrix(report, signatures, out).map_err(super::stdout_error)?;
+    writeln!(out).map_err(super::stdout_error)?;
     super::explain::write_markdown(&explain::explain(report), "####", out)
 }
 
-fn render(
+fn render_matrix(
     report: &RunReport,
     signatures: &SignatureSet,
     out: &mut dyn Write,
@@ -116,7 +110,10 @@ fn render(
     write_table(report, out)?;
     writeln!(out)?;
     write_summary(report, out)?;
-    write_legend(report, signatures, out)?;
+    let seen = report.signature_counts();
+    if !seen.is_empty() {
+        write_legend(&seen, signatures, out)?;
+    }
     writeln!(out)?;
     writeln!(out, "### Minimal fix")?;
     Ok(())
@@ -302,11 +299,7 @@ fn write_summary(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()>
             parts.join(", ")
         }
     )?;
-    let unexpected = report
-        .cells
-        .iter()
-        .filter(|c| c.expectation_met == Some(false))
-        .count();
+    let unexpected = report.unmet_expectations();
     if unexpected > 0 {
         writeln!(out)?;
         writeln!(out, "⚠️ Unmet expectations: {}.", cells(unexpected))?;
@@ -327,19 +320,16 @@ fn write_summary(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()>
     Ok(())
 }
 
+/// The signatures the cells show, with their titles and fixes.
 fn write_legend(
-    report: &RunReport,
+    seen: &BTreeMap<&str, usize>,
     signatures: &SignatureSet,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let seen = report.signature_counts();
-    if seen.is_empty() {
-        return Ok(());
-    }
     writeln!(out)?;
     writeln!(out, "### Signatures")?;
     writeln!(out)?;
-    for (id, count) in seen {
+    for (&id, &count) in seen {
         match signatures.get(id) {
             Some(entry) => writeln!(
                 out,
@@ -358,23 +348,23 @@ fn write_legend(
     Ok(())
 }
 
-/// Markdown: one section per report, separated by a blank line.
-#[derive(Debug)]
-pub struct MarkdownReporter<'a> {
-    /// The catalogue, for the legend.
-    pub signatures: &'a SignatureSet,
-}
-
-impl super::Reporter for MarkdownReporter<'_> {
-    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
-        for (i, report) in reports.iter().enumerate() {
-            if i > 0 {
-                writeln!(out).map_err(super::stdout_error)?;
-            }
-            write(report, self.signatures, out)?;
+/// Markdown, one section per report separated by a blank line: the
+/// [`super::Render`] of `Format::Markdown`.
+///
+/// # Errors
+/// [`ReportError::Write`] when the writer fails.
+pub fn render(
+    reports: &[RunReport],
+    ctx: &super::RenderContext<'_>,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            writeln!(out).map_err(super::stdout_error)?;
         }
-        Ok(())
+        write(report, ctx.signatures, out)?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

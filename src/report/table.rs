@@ -14,24 +14,21 @@ use super::ReportError;
 use super::styles::Styles;
 
 /// The terminal table of each report, followed by its minimal-fix
-/// analysis (part of every table).
-#[derive(Debug)]
-pub struct TableReporter<'a> {
-    /// The catalogue, for the legend.
-    pub signatures: &'a SignatureSet,
-    /// Colours.
-    pub styles: Styles,
-}
-
-impl super::Reporter for TableReporter<'_> {
-    fn write(&self, reports: &[RunReport], out: &mut dyn Write) -> Result<(), ReportError> {
-        for report in reports {
-            write(report, self.signatures, &self.styles, out)?;
-            writeln!(out).map_err(super::stdout_error)?;
-            super::explain::write_text(&crate::analysis::explain::explain(report), out)?;
-        }
-        Ok(())
+/// analysis (part of every table): the [`super::Render`] of `Format::Table`.
+///
+/// # Errors
+/// [`ReportError::Write`] when the writer fails.
+pub fn render(
+    reports: &[RunReport],
+    ctx: &super::RenderContext<'_>,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    for report in reports {
+        write(report, ctx.signatures, &ctx.styles, out)?;
+        writeln!(out).map_err(super::stdout_error)?;
+        super::explain::write_text(&crate::analysis::explain::explain(report), out)?;
     }
+    Ok(())
 }
 
 /// Writes the table for `report`.
@@ -44,13 +41,10 @@ pub fn write(
     styles: &Styles,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    render(report, signatures, styles, out).map_err(|source| ReportError::Write {
-        path: "-".into(),
-        source,
-    })
+    render_table(report, signatures, styles, out).map_err(super::stdout_error)
 }
 
-fn render(
+fn render_table(
     report: &RunReport,
     signatures: &SignatureSet,
     styles: &Styles,
@@ -195,11 +189,7 @@ fn write_summary(report: &RunReport, styles: &Styles, out: &mut dyn Write) -> st
         .collect();
     writeln!(out)?;
     writeln!(out, "{} cells: {}", report.cells.len(), parts.join(", "))?;
-    let unexpected = report
-        .cells
-        .iter()
-        .filter(|c| c.expectation_met == Some(false))
-        .count();
+    let unexpected = report.unmet_expectations();
     if unexpected > 0 {
         writeln!(
             out,

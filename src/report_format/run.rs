@@ -278,6 +278,14 @@ impl RunReport {
         counts
     }
 
+    /// How many cells missed their expectation.
+    pub fn unmet_expectations(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|c| c.expectation_met == Some(false))
+            .count()
+    }
+
     /// Whether any cell missed its expectation or turned out flaky: what
     /// makes `run` exit 1.
     pub fn has_failed_expectation(&self) -> bool {

@@ -3,7 +3,7 @@
 //! A backend owns how a cell's sandbox is started and what is left to
 //! remove once its process is gone; the runner drives every backend the
 //! same way (spawn through `Supervised`, follow the agent, tear down,
-//! sweep). `registry.rs` maps a scenario's `sandbox:` value to its backend.
+//! sweep). `backends.rs` maps a scenario's `sandbox:` value to its backend.
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -138,13 +138,7 @@ fn search_path_for(dockerd: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::expand;
-    use crate::scenario::load_scenario_text;
-
-    fn first_cell(text: &str) -> Cell {
-        let s = load_scenario_text(text).unwrap();
-        expand(&s, &s.axes, &[]).remove(0)
-    }
+    use crate::matrix::first_cell;
 
     #[test]
     fn socket_path_limit_is_enforced() {

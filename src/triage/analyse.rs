@@ -16,9 +16,9 @@ use indexmap::IndexMap;
 use memchr::memmem;
 use serde::Serialize;
 
+use crate::classify::logline::{self, Level};
 use crate::classify::{Classifier, EvidenceLine, SignatureEntry, SignatureSet, UNKNOWN};
 use crate::evidence::{self, EvidenceCell};
-use crate::logline::{self, Level};
 use crate::report_format::Outcome;
 
 use super::read::LineReader;

@@ -7,7 +7,7 @@
 
 use std::io::{self, BufRead};
 
-use crate::logline::MAX_LINE_BYTES;
+use crate::classify::logline::MAX_LINE_BYTES;
 
 /// Splits a byte stream into lines (on `\n`, dropping a `\r` before it, as
 /// `str::lines` does), each cut to [`MAX_LINE_BYTES`].

@@ -9,7 +9,7 @@
 //! response from daemon: …`. [`frame`] strips the clothes and finds the
 //! level without allocating, so a classifier can call it on every line of a
 //! gigabyte log; [`parse`] also unescapes the message. This module only
-//! reads lines: deciding which line is fatal belongs to `classify.rs`, and
+//! reads lines: deciding which line is fatal belongs to `stream.rs`, and
 //! reading files belongs to `triage`.
 
 use std::borrow::Cow;

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use crate::matrix::Cell;
 
-use super::backend::Backend;
-use super::layout::CellPaths;
+use crate::sandbox::backend::Backend;
+use crate::sandbox::layout::CellPaths;
 
 /// `runsc do`.
 #[derive(Debug)]
@@ -36,13 +36,7 @@ impl Backend for RunscDo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::expand;
-    use crate::scenario::load_scenario_text;
-
-    fn first_cell(text: &str) -> Cell {
-        let s = load_scenario_text(text).unwrap();
-        expand(&s, &s.axes, &[]).remove(0)
-    }
+    use crate::matrix::first_cell;
 
     #[test]
     fn runsc_argv_has_its_own_root_and_flags() {

@@ -9,8 +9,8 @@ use std::path::Path;
 use crate::binaries;
 use crate::matrix::Cell;
 
-use super::backend::{Backend, PreflightError};
-use super::layout::CellPaths;
+use crate::sandbox::backend::{Backend, PreflightError};
+use crate::sandbox::layout::CellPaths;
 
 /// Fresh namespaces on the host kernel.
 #[derive(Debug)]

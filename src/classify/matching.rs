@@ -1,0 +1,413 @@
+//! The compiled catalogue: [`SignatureSet`] turns checked entries into a
+//! `RegexSet` (plus one `Regex` per entry and a literal prefilter) and
+//! answers which entry, first by precedence, matches a line or a message.
+//! The built-in catalogue is compiled once per process ([`SignatureSet::shared`]).
+//!
+//! It must not choose which line of a log is fatal (that is `stream.rs`),
+//! and it must not import from `stream.rs`; the entries and their checks
+//! come from `catalogue.rs`.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use aho_corasick::packed;
+use regex::{Regex, RegexSet};
+use regex_syntax::hir::{Hir, HirKind};
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::{
+    BUILTIN, CatalogueError, SignatureEntry, UNKNOWN, check_entry, entry_position, parse_entries,
+};
+use super::logline;
+
+/// A compiled catalogue.
+#[derive(Debug, Clone)]
+pub struct SignatureSet {
+    entries: Vec<SignatureEntry>,
+    regexes: Vec<Regex>,
+    set: RegexSet,
+    /// Literals of which every pattern needs one; `None` when some
+    /// pattern needs none (then every candidate line runs the set).
+    prefilter: Option<packed::Searcher>,
+}
+
+/// How a log was classified.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// The entry id, [`UNKNOWN`], or `None` when the log shows no failure.
+    pub signature: Option<String>,
+    /// The line that ended the daemon (or the evidence line).
+    pub fatal_line: Option<String>,
+    /// 1-based line number of the evidence in the log.
+    pub line_number: Option<usize>,
+}
+
+impl SignatureSet {
+    /// The catalogue shipped inside the binary.
+    pub fn builtin() -> SignatureSet {
+        SignatureSet::parse(Path::new("src/signatures.yaml"), BUILTIN)
+            .expect("the embedded catalogue is valid (tested by classify::matching::tests)")
+    }
+
+    /// The catalogue shipped inside the binary, compiled on first use and
+    /// shared by every caller for the rest of the process.
+    pub fn shared() -> &'static SignatureSet {
+        static SHARED: LazyLock<SignatureSet> = LazyLock::new(SignatureSet::builtin);
+        &SHARED
+    }
+
+    /// Parses and compiles a catalogue.
+    ///
+    /// # Errors
+    /// [`CatalogueError`] naming the file, the entry and, where it can be
+    /// found, the `line:column` of the offending key.
+    pub fn parse(path: &Path, text: &str) -> Result<SignatureSet, CatalogueError> {
+        let entries = parse_entries(path, text)?;
+        SignatureSet::from_entries(path, text, entries, Vec::new())
+    }
+
+    /// This catalogue with a user's entries (YAML text of the same schema,
+    /// read from `path`) in front: a user's entry takes precedence over
+    /// every built-in one, and one with a built-in id replaces it.
+    ///
+    /// # Errors
+    /// [`CatalogueError`] naming the user's file, the entry and, where it
+    /// can be found, the `line:column` of the offending key.
+    pub fn with_user_entries(
+        &self,
+        path: &Path,
+        text: &str,
+    ) -> Result<SignatureSet, CatalogueError> {
+        let user = parse_entries(path, text)?;
+        let kept: Vec<SignatureEntry> = self
+            .entries
+            .iter()
+            .filter(|builtin| !user.iter().any(|u| u.id == builtin.id))
+            .cloned()
+            .collect();
+        SignatureSet::from_entries(path, text, user, kept)
+    }
+
+    /// Checks and compiles `checked` (from `path`, whose `text` is used to
+    /// point at errors), followed by `trusted` entries already checked.
+    /// Each entry is checked, then its pattern compiled, before the next
+    /// one: the first error in the file is the one reported.
+    fn from_entries(
+        path: &Path,
+        text: &str,
+        checked: Vec<SignatureEntry>,
+        trusted: Vec<SignatureEntry>,
+    ) -> Result<SignatureSet, CatalogueError> {
+        let name = path.display().to_string();
+        let mut regexes = Vec::with_capacity(checked.len() + trusted.len());
+        for (i, entry) in checked.iter().enumerate() {
+            check_entry(&name, text, &checked[..i], entry)?;
+            let regex = Regex::new(&entry.pattern).map_err(|source| CatalogueError::Pattern {
+                path: name.clone(),
+                position: entry_position(text, &entry.id, "pattern", 0),
+                id: entry.id.clone(),
+                source,
+            })?;
+            regexes.push(regex);
+        }
+        for entry in &trusted {
+            let regex = Regex::new(&entry.pattern).map_err(|source| CatalogueError::Pattern {
+                path: name.clone(),
+                position: None,
+                id: entry.id.clone(),
+                source,
+            })?;
+            regexes.push(regex);
+        }
+        let mut entries = checked;
+        entries.extend(trusted);
+        let set = RegexSet::new(entries.iter().map(|e| &e.pattern)).map_err(|source| {
+            CatalogueError::Pattern {
+                path: name.clone(),
+                position: None,
+                id: "(set)".to_owned(),
+                source,
+            }
+        })?;
+        let prefilter = prefilter(entries.iter().map(|e| e.pattern.as_str()));
+        Ok(SignatureSet {
+            entries,
+            regexes,
+            set,
+            prefilter,
+        })
+    }
+
+    /// Every entry, in precedence order.
+    pub fn entries(&self) -> &[SignatureEntry] {
+        &self.entries
+    }
+
+    /// Every id, in precedence order.
+    pub fn ids(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    /// The entry with `id`.
+    pub fn get(&self, id: &str) -> Option<&SignatureEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// The first entry (by precedence) whose pattern matches `line`.
+    pub fn match_line(&self, line: &str) -> Option<&SignatureEntry> {
+        let first = self.set.matches(line).into_iter().next()?;
+        debug_assert!(self.regexes[first].is_match(line));
+        Some(&self.entries[first])
+    }
+
+    /// Classifies one message (a container start error from the API).
+    pub fn classify_message(&self, message: &str) -> Classification {
+        Classification {
+            signature: Some(
+                self.match_line(message)
+                    .map_or(UNKNOWN.to_owned(), |e| e.id.clone()),
+            ),
+            fatal_line: Some(message.trim().to_owned()),
+            line_number: None,
+        }
+    }
+
+    /// The index of the first entry matching `text`, or the words a
+    /// wrapper's line carries in `embedded`.
+    pub(super) fn match_index(&self, text: &str, embedded: Option<&str>) -> Option<usize> {
+        // Most error lines match nothing: a literal scan (SIMD) rules most
+        // of them out, and a yes/no scan is cheaper than asking which
+        // entries matched.
+        let first_of = |t: &str| {
+            let possible = self.prefilter.as_ref().is_none_or(|p| p.find(t).is_some());
+            if possible && self.set.is_match(t) {
+                self.set.matches(t).into_iter().next()
+            } else {
+                None
+            }
+        };
+        let first = first_of(text);
+        let inner = embedded.and_then(first_of);
+        match (first, inner) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The index of the first entry matching a framed line.
+    pub(super) fn match_framed(&self, text: &str) -> Option<usize> {
+        let frame = logline::frame(text);
+        let embedded = frame.embedded.map(|e| e.text());
+        self.match_index(text, embedded.as_deref())
+    }
+}
+
+/// A prefilter for `patterns`: literals such that any line one of the
+/// patterns matches contains at least one of them. The regex crate's own
+/// prefilter for a set this size falls back to a byte-at-a-time automaton;
+/// literals required anywhere in a pattern are longer and fewer, so a
+/// packed (Teddy, SIMD) search rules out most lines at memory speed. `None`
+/// when some pattern requires no literal of at least 3 bytes, or the
+/// literals are too many for a packed search.
+fn prefilter<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<packed::Searcher> {
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for pattern in patterns {
+        let hir = regex_syntax::parse(pattern).ok()?;
+        let literals = required_literals(&hir)?;
+        if literals.iter().any(|l| l.len() < 3) {
+            return None;
+        }
+        needles.extend(literals);
+    }
+    // A needle that contains another is redundant: the shorter one is
+    // found wherever the longer one is.
+    needles.sort_by_key(Vec::len);
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for needle in needles {
+        if !kept
+            .iter()
+            .any(|k| memchr::memmem::find(&needle, k).is_some())
+        {
+            kept.push(needle);
+        }
+    }
+    packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&kept)
+        .build()
+}
+
+/// Literals one of which every match of `hir` contains, if there are any.
+fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
+        HirKind::Capture(capture) => required_literals(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min >= 1 => {
+            required_literals(&repetition.sub)
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required_literals(branch)?);
+            }
+            Some(all)
+        }
+        HirKind::Concat(parts) => {
+            // Runs of adjacent literals are required whole; any part's own
+            // requirement holds for the concatenation too. Keep the set
+            // whose shortest literal is longest.
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut consider = |candidate: Vec<Vec<u8>>| {
+                let score = |set: &[Vec<u8>]| set.iter().map(Vec::len).min().unwrap_or(0);
+                if best.as_ref().is_none_or(|b| score(&candidate) > score(b)) {
+                    best = Some(candidate);
+                }
+            };
+            let mut run: Vec<u8> = Vec::new();
+            for part in parts {
+                if let HirKind::Literal(literal) = part.kind() {
+                    run.extend_from_slice(&literal.0);
+                    continue;
+                }
+                if !run.is_empty() {
+                    consider(vec![std::mem::take(&mut run)]);
+                }
+                if let Some(set) = required_literals(part) {
+                    consider(set);
+                }
+            }
+            if !run.is_empty() {
+                consider(vec![run]);
+            }
+            best
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_compiles_and_has_the_required_ids() {
+        let set = SignatureSet::builtin();
+        for id in [
+            "devices-cgroup-missing",
+            "iptables-nft-unsupported",
+            "iptables-nat-table-missing",
+            "systemd-cgroup-parent-not-slice",
+            "systemd-not-running",
+        ] {
+            assert!(set.get(id).is_some(), "missing {id}");
+        }
+    }
+
+    #[test]
+    fn the_shared_catalogue_is_compiled_once_and_is_the_builtin_one() {
+        let shared = SignatureSet::shared();
+        assert!(std::ptr::eq(shared, SignatureSet::shared()));
+        assert_eq!(shared.entries(), SignatureSet::builtin().entries());
+    }
+
+    /// Healthy logs carry harmless error lines (overlay fallbacks, missing
+    /// modprobe); no catalogue entry may claim them.
+    #[rstest::rstest]
+    fn healthy_logs_match_no_signature(
+        #[files("fixtures/logs/ready/*.log")] path: std::path::PathBuf,
+    ) {
+        let set = SignatureSet::builtin();
+        let log = std::fs::read_to_string(&path).unwrap();
+        for line in log.lines() {
+            assert_eq!(set.match_line(line).map(|e| &e.id), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn bad_pattern_names_its_id() {
+        let text = "signatures:\n  - {id: a, pattern: '(', category: c, title: t, root_cause: r, fix: f, source: s}\n";
+        let err = SignatureSet::parse(Path::new("mine.yaml"), text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "mine.yaml:2:13: signature `a` has an invalid pattern"
+        );
+    }
+
+    const ENTRY: &str = "category: c, title: t, root_cause: r, fix: f, source: s";
+
+    /// The catalogue's checks run on each entry before its pattern is
+    /// compiled, so the first faulty entry is the one reported.
+    #[rstest::rstest]
+    #[case::bad_pattern_first(
+        "{id: a, pattern: '('}",
+        "{id: Bad, pattern: x}",
+        "m.yaml:2:13: signature `a` has an invalid pattern"
+    )]
+    #[case::bad_id_first(
+        "{id: Bad, pattern: x}",
+        "{id: a, pattern: '('}",
+        "m.yaml:2:6: signature `Bad`: ids are kebab-case: lower-case letters, digits and single dashes"
+    )]
+    #[case::duplicate_after_a_good_pattern(
+        "{id: a, pattern: x}",
+        "{id: a, pattern: '('}",
+        "m.yaml:3:6: signature id `a` appears twice"
+    )]
+    fn the_first_faulty_entry_is_reported(
+        #[case] first: &str,
+        #[case] second: &str,
+        #[case] expected: &str,
+    ) {
+        let with = |entry: &str| entry.replace('}', &format!(", {ENTRY}}}"));
+        let text = format!("signatures:\n  - {}\n  - {}\n", with(first), with(second));
+        let err = SignatureSet::parse(Path::new("m.yaml"), &text).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+
+    #[test]
+    fn user_entries_come_first_and_replace_builtins_with_their_id() {
+        let builtin = SignatureSet::builtin();
+        let text = format!(
+            "signatures:\n  - {{id: my-devices, pattern: 'Devices cgroup', {ENTRY}}}\n  - {{id: storage-no-space, pattern: 'disk full', {ENTRY}}}\n"
+        );
+        let set = builtin
+            .with_user_entries(Path::new("mine.yaml"), &text)
+            .unwrap();
+        assert_eq!(set.ids()[..2], ["my-devices", "storage-no-space"]);
+        assert_eq!(set.entries().len(), builtin.entries().len() + 1);
+        let c = set.classify_message("failed to start daemon: Devices cgroup isn't mounted");
+        assert_eq!(c.signature.as_deref(), Some("my-devices"));
+        let c = set.classify_message("failed to start daemon: disk full");
+        assert_eq!(c.signature.as_deref(), Some("storage-no-space"));
+        let c = set.classify_message("failed to start daemon: no space left on device");
+        assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
+    }
+
+    #[rstest::rstest]
+    #[case::literal("abc", Some(vec!["abc"]))]
+    #[case::longest_run("ab.*cdef", Some(vec!["cdef"]))]
+    #[case::alternation("foo|b(aaaa|cccc)x", Some(vec!["foo", "aaaa", "cccc"]))]
+    #[case::optional_part_is_not_required("(xyz)?abc", Some(vec!["abc"]))]
+    #[case::class_only("[a-z]+", None)]
+    #[case::one_branch_without_literal("abc|[0-9]+", None)]
+    fn required_literals_of_patterns(#[case] pattern: &str, #[case] want: Option<Vec<&str>>) {
+        let hir = regex_syntax::parse(pattern).unwrap();
+        let mut got = required_literals(&hir);
+        if let Some(got) = &mut got {
+            got.sort();
+            got.dedup();
+        }
+        let mut want: Option<Vec<Vec<u8>>> =
+            want.map(|w| w.iter().map(|s| s.as_bytes().to_vec()).collect());
+        if let Some(want) = &mut want {
+            want.sort();
+        }
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_builtin_catalogue_has_a_literal_prefilter() {
+        assert!(SignatureSet::shared().prefilter.is_some());
+    }
+}
