@@ -228,10 +228,24 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         if !config.quiet {
             eprintln!("report: {}", report_path.display());
         }
+        let errors = report
+            .cells
+            .iter()
+            .filter(|c| c.outcome == Outcome::Error)
+            .count();
         if config.update_expectations && !report.interrupted {
-            update_expectations(&p.scenario.path, &report)?;
-            if !config.quiet {
-                eprintln!("expectations written to {}", p.scenario.path.display());
+            // A cell that could not run says nothing about dockerd: never
+            // bless it as what the scenario expects.
+            if errors > 0 {
+                eprintln!(
+                    "expectations not written to {}: {errors} cells could not run",
+                    p.scenario.path.display()
+                );
+            } else {
+                update_expectations(&p.scenario.path, &report)?;
+                if !config.quiet {
+                    eprintln!("expectations written to {}", p.scenario.path.display());
+                }
             }
         }
         let uncovered = report.uncovered_cells();

@@ -2,7 +2,7 @@
 //! and removing what they left.
 //!
 //! Every run creates `/tmp/dindcheck-<run-id>/` afresh ([`create_scratch`]:
-//! mode 0700, a random name, never an existing path) and writes an `owner` file there
+//! mode 0711, a random name, never an existing path) and writes an `owner` file there
 //! with its PID and that process's start time (field 22 of /proc/PID/stat), so
 //! a reused PID is not mistaken for a live harness. A run is stale when its
 //! owner is gone. Its processes are found by the marker variable, never by a
@@ -37,6 +37,14 @@ impl Cleaned {
     }
 }
 
+/// The mode of a run's scratch directory: only its owner (root) may list it
+/// or write in it. Others may only pass through to a path they already
+/// know, because runsc 20221219's sandbox process runs as `nobody` and opens
+/// the cell's files below it (with 0700 that runsc fails at start with
+/// `cannot read client sync file: … EOF`); its name is random, so nobody can
+/// guess one.
+pub const SCRATCH_MODE: u32 = 0o711;
+
 /// How many fresh names a run tries before it gives up on the scratch parent.
 const CREATE_ATTEMPTS: usize = 16;
 
@@ -54,9 +62,10 @@ pub struct Scratch {
 ///
 /// The name carries 64 random bits read from `/dev/urandom`, so another
 /// user cannot guess it and plant a directory or a symlink there first, and
-/// the directory is made with `mkdir(2)` itself (mode 0700), which fails on
+/// the directory is made with `mkdir(2)` itself, which fails on
 /// any existing path, a dangling symlink included: an existing path is
-/// never reused; the run takes another name instead.
+/// never reused; the run takes another name instead. The mode is
+/// [`SCRATCH_MODE`].
 ///
 /// # Errors
 /// The I/O error (also when [`CREATE_ATTEMPTS`] names were all taken).
@@ -74,10 +83,10 @@ fn create_scratch_in(
     for _ in 0..CREATE_ATTEMPTS {
         let run_id = format!("{}-{}", std::process::id(), random()?);
         let dir = parent.join(format!("{SCRATCH_PREFIX}{run_id}"));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        match std::fs::DirBuilder::new().mode(SCRATCH_MODE).create(&dir) {
             Ok(()) => {
-                // The umask can only have cleared bits; make it exactly 0700.
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+                // The umask may have cleared bits; set the mode exactly.
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(SCRATCH_MODE))?;
                 claim(&dir)?;
                 return Ok(Scratch { dir, run_id });
             }
@@ -212,7 +221,7 @@ mod tests {
         assert!(is_run_id(&a.run_id), "{}", a.run_id);
         let meta = std::fs::symlink_metadata(&a.dir).unwrap();
         assert!(meta.is_dir());
-        assert_eq!(meta.permissions().mode() & 0o7777, 0o700);
+        assert_eq!(meta.permissions().mode() & 0o7777, SCRATCH_MODE);
         assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
         assert!(is_owner_alive(&a.dir));
     }
@@ -248,7 +257,7 @@ mod tests {
         assert_eq!(got.run_id, format!("{me}-0000000000000004"));
         assert_eq!(
             std::fs::symlink_metadata(&got.dir).unwrap().mode() & 0o7777,
-            0o700
+            SCRATCH_MODE
         );
         // The planted directory, the symlink's target and the dangling
         // symlink are as they were.
