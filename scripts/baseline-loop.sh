@@ -15,7 +15,8 @@ for driver in systemd cgroupfs; do
         args="--exec-opt native.cgroupdriver=$driver --iptables=$ipt"
         [ "$parent" = / ] && args="$args --cgroup-parent=/"
         root=$(mktemp -d /tmp/dindcheck-baseline.XXXXXX)
-        verdict=$(timeout 120 "$runsc" --root="$root" --network=none do /bin/sh -c "
+        # runsc do keeps its bundle in TMPDIR: inside the private dir too.
+        verdict=$(TMPDIR="$root" timeout 120 "$runsc" --root="$root" --network=none do /bin/sh -c "
           mount -t tmpfs cgroup /sys/fs/cgroup 2>/dev/null
           for c in cpu cpuacct cpuset memory devices freezer blkio pids job; do
             mkdir -p /sys/fs/cgroup/\$c && mount -t cgroup -o \$c cgroup /sys/fs/cgroup/\$c 2>/dev/null

@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 
 RUNS=${1:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
-WORK=${WORK:-/tmp/triage-bench} # not /tmp/dindcheck-*, which `dindcheck cleanup` removes
+# The generated logs are kept between runs in a private cache directory, not
+# under a fixed /tmp path that another user could have planted first.
+WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/dindcheck/triage-bench}
 LOG=$WORK/dockerd-${SIZE_MIB}MiB.log
 SMALL=$WORK/dockerd-1MiB.log
 PATTERNS=$WORK/patterns.ere
@@ -27,7 +29,7 @@ done
 
 cargo build --release --quiet
 BIN=$PWD/target/release/dindcheck
-mkdir -p "$WORK"
+mkdir -p -m 0700 "$WORK"
 
 # A log of at least $1 MiB: template lines with new timestamps, then the fatal line.
 generate() {

@@ -2,7 +2,12 @@
 # The main job: install what is missing, build dindcheck, and run the design
 # matrix (scenarios/devices-cgroup.yaml) against bookworm's runsc 20221219 and
 # trixie's runsc 20240729. Extra arguments go to `dindcheck run`
-# (e.g. --format json, --depth container, --jobs 1).
+# (e.g. --format json, --jobs 1).
+#
+# --strict: the scenario's expect: rules cover every cell for these two
+# runsc, so the script exits 1 when reality drifts (a verdict changed, or a
+# runsc was upgraded or relabelled and no rule covers its cells), and 4 when
+# a cell could not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -15,4 +20,4 @@ cargo build --release --quiet
 exec target/release/dindcheck run scenarios/devices-cgroup.yaml \
   --runsc /usr/bin/runsc \
   --runsc "${DINDCHECK_CACHE:-/var/cache/dindcheck}/trixie/usr/bin/runsc" \
-  "$@"
+  --strict "$@"

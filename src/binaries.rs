@@ -35,6 +35,15 @@ pub enum BinaryError {
         #[source]
         source: std::io::Error,
     },
+    /// It answered `--version`, but not as runsc does (`runsc version …`):
+    /// `--runsc /bin/true` would otherwise give a matrix of `error` cells.
+    #[error("{path} is not runsc: `--version` printed {version:?}, not `runsc version …`")]
+    NotRunsc {
+        /// The binary.
+        path: PathBuf,
+        /// The first line it printed.
+        version: String,
+    },
 }
 
 impl BinaryError {
@@ -42,7 +51,9 @@ impl BinaryError {
     pub fn name(&self) -> String {
         match self {
             BinaryError::NotFound { name } => name.clone(),
-            BinaryError::Version { path, .. } => path.display().to_string(),
+            BinaryError::Version { path, .. } | BinaryError::NotRunsc { path, .. } => {
+                path.display().to_string()
+            }
         }
     }
 }
@@ -74,6 +85,30 @@ pub fn locate(name: &str) -> Result<Binary, BinaryError> {
         });
     }
     Ok(Binary { path, version })
+}
+
+/// Like [`locate`], and checks that the binary answers `--version` as runsc
+/// does (`runsc version 0.0~20221219.0`, `runsc version release-20231009.0`),
+/// so that a wrong path fails before any cell starts.
+///
+/// # Errors
+/// [`BinaryError::NotFound`], [`BinaryError::Version`] or
+/// [`BinaryError::NotRunsc`].
+pub fn locate_runsc(name: &str) -> Result<Binary, BinaryError> {
+    let binary = locate(name)?;
+    if !is_runsc_version(&binary.version) {
+        return Err(BinaryError::NotRunsc {
+            path: binary.path,
+            version: binary.version,
+        });
+    }
+    Ok(binary)
+}
+
+/// Whether a first `--version` line is runsc's.
+pub fn is_runsc_version(line: &str) -> bool {
+    line.strip_prefix("runsc version ")
+        .is_some_and(|rest| !rest.trim().is_empty())
 }
 
 /// Resolves `name` to an absolute path, like `command -v`.
@@ -144,6 +179,25 @@ mod tests {
     #[case("Docker version 26.1.5+dfsg1, build 411e817", "26.1.5")]
     fn labels_from_versions(#[case] line: &str, #[case] label: &str) {
         assert_eq!(version_label(line).as_deref(), Some(label));
+    }
+
+    #[rstest]
+    #[case("runsc version 0.0~20221219.0", true)]
+    #[case("runsc version release-20231009.0", true)]
+    #[case("true (GNU coreutils) 9.1", false)]
+    #[case("runsc version ", false)]
+    #[case("Docker version 20.10.24+dfsg1, build 5d6db84", false)]
+    fn runsc_answers_like_runsc(#[case] line: &str, #[case] runsc: bool) {
+        assert_eq!(is_runsc_version(line), runsc);
+    }
+
+    #[rstest]
+    #[timeout(std::time::Duration::from_secs(30))]
+    fn a_binary_that_is_not_runsc_is_refused() {
+        // GNU true answers --version, but not as runsc.
+        let err = locate_runsc("/bin/true").unwrap_err();
+        assert!(matches!(err, BinaryError::NotRunsc { .. }), "{err}");
+        assert!(err.to_string().contains("is not runsc"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::diff::DiffConfig;
@@ -24,6 +25,15 @@ use crate::report::styles::Styles;
 use crate::report::{self, Destination, Output};
 use crate::scenario::{Depth, OneOrMany, Selector};
 use crate::schedule::Schedule;
+
+/// The largest `--timeout`: a day.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// The largest `--grace`: an hour.
+const MAX_GRACE_SECS: u64 = 3_600;
+/// The largest `--jobs`.
+const MAX_JOBS: u64 = 1_024;
+/// The largest `--retries`.
+const MAX_RETRIES: u64 = 100;
 
 /// Run Docker's daemon inside gVisor across a matrix of configurations and
 /// report which cells reach readiness, which fail, and why.
@@ -100,7 +110,7 @@ pub struct MatrixArgs {
     pub shard: Option<crate::matrix::Shard>,
     /// Refuse matrices larger than this (before any filter), so a typo in an
     /// axis cannot launch thousands of sandboxes.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_cells: usize,
 }
 
@@ -113,14 +123,14 @@ pub struct RunArgs {
     /// Override the scenarios' probe depth.
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
-    /// Cells run at once (default: the number of cores).
-    #[arg(long, short = 'j')]
+    /// Cells run at once, 1 to 1024 (default: the number of cores).
+    #[arg(long, short = 'j', value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
     pub jobs: Option<usize>,
-    /// Override the scenarios' probe timeout, in seconds.
-    #[arg(long, value_name = "SECS")]
+    /// Override the scenarios' probe timeout, in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
-    /// Seconds between SIGTERM and SIGKILL when tearing a sandbox down.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Seconds between SIGTERM and SIGKILL when tearing a sandbox down (0 to 3600).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=MAX_GRACE_SECS))]
     pub grace: u64,
     /// Where logs and report.json go (default: reports/<scenario>/<timestamp>/).
     #[arg(long, value_name = "DIR")]
@@ -131,8 +141,9 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Run a failed cell up to N more times; a differing verdict marks it flaky.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Run a failed cell up to N more times (0 to 100); a differing verdict
+    /// marks it flaky.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_RETRIES))]
     pub retries: usize,
     /// Run only the cells that failed (or missed their expectation) in REPORT.
     #[arg(long, value_name = "REPORT.json")]
@@ -144,6 +155,10 @@ pub struct RunArgs {
     /// Rewrite each scenario's `expect:` block from this run's verdicts.
     #[arg(long)]
     pub update_expectations: bool,
+    /// Fail (exit 1) when a cell is covered by no `expect:` rule, e.g. a
+    /// runsc that was upgraded or relabelled.
+    #[arg(long)]
+    pub strict: bool,
     /// Also write a JUnit XML report (one testsuite per scenario).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -513,6 +528,7 @@ impl RunArgs {
             quiet: self.quiet,
             rerun_failed: self.rerun_failed,
             update_expectations: self.update_expectations,
+            strict: self.strict,
         })
     }
 }
@@ -542,6 +558,41 @@ mod tests {
         assert_eq!(s["iptables"].0, vec!["false"]);
         assert_eq!(s["runsc"].0, vec!["a", "b"]);
         assert!(parse_filters(&["oops".to_owned()]).is_err());
+    }
+
+    #[rstest::rstest]
+    #[case(&["--timeout", "0"])]
+    #[case(&["--timeout", "86401"])]
+    #[case(&["--jobs", "0"])]
+    #[case(&["--grace", "3601"])]
+    #[case(&["--retries", "101"])]
+    #[case(&["--max-cells", "0"])]
+    fn out_of_range_values_are_refused(#[case] flags: &[&str]) {
+        let argv = ["dindcheck", "run"].iter().chain(flags);
+        let err = Cli::try_parse_from(argv).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn values_at_the_limits_are_taken() {
+        let cli = Cli::try_parse_from([
+            "dindcheck",
+            "run",
+            "--timeout",
+            "1",
+            "--jobs",
+            "1",
+            "--grace",
+            "0",
+            "--strict",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!((args.timeout, args.jobs, args.grace), (Some(1), Some(1), 0));
+        assert!(args.strict);
     }
 
     #[test]

@@ -21,8 +21,14 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_EXPECTATION_FAILED: u8 = 1;
 /// The command line or a scenario file is wrong.
 pub const EXIT_USAGE: u8 = 2;
-/// The machine cannot run cells: not root, runsc or dockerd missing.
+/// The machine cannot run cells: not root, runsc or dockerd missing, or a
+/// binary given as runsc that does not answer `--version` like runsc.
 pub const EXIT_ENVIRONMENT: u8 = 3;
+/// The run finished, but at least one cell could not run (outcome `error`:
+/// the sandbox or the harness failed before dockerd gave a verdict). It wins
+/// over [`EXIT_EXPECTATION_FAILED`], whatever the expectations say, so a CI
+/// job with a broken runtime never passes.
+pub const EXIT_CELLS_ERRORED: u8 = 4;
 /// The run was interrupted by SIGINT or SIGTERM.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -144,6 +150,11 @@ impl EnvironmentError {
             }
             EnvironmentError::NotRoot { .. } => {
                 "a dead run's processes and mounts belong to root; run it as root".to_owned()
+            }
+            EnvironmentError::Binary(crate::binaries::BinaryError::NotRunsc { .. }) => {
+                "give --runsc (or the scenario's runsc.binaries) the path of a runsc binary, \
+                 e.g. /usr/bin/runsc from `apt-get install runsc`"
+                    .to_owned()
             }
             EnvironmentError::Binary(err) => install_hint(&err.name()),
             EnvironmentError::Backend(PreflightError::MissingProgram { program, .. }) => {

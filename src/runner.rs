@@ -316,7 +316,9 @@ fn classify(
     result: &mut CellResult,
     verdict_at: Option<jiff::Timestamp>,
 ) {
-    let log = std::fs::read_to_string(&result.log).unwrap_or_default();
+    // Lossily, line by line, as triage reads it: a stray byte must not
+    // empty the log (and so the signature).
+    let log = crate::triage::read_lossy(&result.log).unwrap_or_default();
     result.timings_ms.dockerd_log_to_api_listen = logline::start_to_api_listen_ms(&log);
     if result.outcome == Outcome::DaemonFailed
         && let Some(verdict_at) = verdict_at
@@ -333,7 +335,7 @@ fn classify(
             None => signatures.classify_log(&log),
         },
         Outcome::Timeout | Outcome::Error => {
-            let sandbox_log = std::fs::read_to_string(&result.sandbox_log).unwrap_or_default();
+            let sandbox_log = crate::triage::read_lossy(&result.sandbox_log).unwrap_or_default();
             let from_sandbox = signatures.classify_log(&strip_events(&sandbox_log));
             let from_log = signatures.classify_log(&log);
             let known = |c: &Classification| {

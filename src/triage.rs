@@ -13,4 +13,4 @@ pub use analyse::{
     ReadyInstead, Reproduction, Role, SCHEMA, Triage, TriageLine, Triager, Verdict, Warning,
     triage_reader, triage_str,
 };
-pub use read::LineReader;
+pub use read::{LineReader, read_lossy};

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 
 use common::{harness, repo_root};
 use predicates::prelude::*;
+use std::time::Duration;
+
 use rstest::rstest;
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn help_lists_the_subcommands() {
     harness()
         .cmd
@@ -23,6 +26,7 @@ fn help_lists_the_subcommands() {
 }
 
 #[rstest]
+#[timeout(Duration::from_secs(120))]
 fn shipped_and_valid_scenarios_validate(
     #[files("scenarios/*.yaml")]
     #[files("fixtures/scenarios/valid/*.yaml")]
@@ -41,6 +45,7 @@ fn shipped_and_valid_scenarios_validate(
 }
 
 #[rstest]
+#[timeout(Duration::from_secs(120))]
 fn invalid_scenarios_fail_with_exit_2_and_the_expected_message(
     #[files("fixtures/scenarios/invalid/*.yaml")] path: PathBuf,
 ) {
@@ -62,7 +67,8 @@ fn invalid_scenarios_fail_with_exit_2_and_the_expected_message(
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn yaml_errors_carry_line_and_column() {
     let path = repo_root().join("fixtures/scenarios/invalid/unknown-key.yaml");
     harness()
@@ -77,7 +83,8 @@ fn yaml_errors_carry_line_and_column() {
         )));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn missing_scenario_file_is_a_usage_error() {
     harness()
         .cmd
@@ -88,7 +95,8 @@ fn missing_scenario_file_is_a_usage_error() {
         .stderr(predicate::str::contains("caused by: No such file"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn list_expands_the_design_matrix_with_labels_from_the_flag() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     let out = harness()
@@ -117,7 +125,8 @@ fn list_expands_the_design_matrix_with_labels_from_the_flag() {
     assert_eq!(text.lines().filter(|l| l.starts_with("  ")).count(), 16);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn list_filter_narrows_and_json_is_parseable() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     let out = harness()
@@ -151,7 +160,8 @@ fn list_filter_narrows_and_json_is_parseable() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn unknown_filter_axis_lists_the_known_ones() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     harness()
@@ -171,7 +181,8 @@ fn unknown_filter_axis_lists_the_known_ones() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn unknown_filter_value_lists_the_known_ones() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     harness()
@@ -186,7 +197,9 @@ fn unknown_filter_value_lists_the_known_ones() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn missing_runsc_is_an_environment_error_that_says_how_to_install() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     harness()
@@ -204,7 +217,9 @@ fn missing_runsc_is_an_environment_error_that_says_how_to_install() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn missing_dockerd_is_an_environment_error() {
     let h = harness();
     let scenario = common::write_scenario(
@@ -221,26 +236,26 @@ fn missing_dockerd_is_an_environment_error() {
         .stderr(predicate::str::contains("apt-get install docker.io"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn run_as_non_root_says_so() {
     let mut h = harness();
     if nix::unistd::geteuid().is_root() {
-        let Some(setpriv) = which_setpriv() else {
-            eprintln!("skipped: needs setpriv (util-linux) to drop privileges");
-            return;
-        };
-        // A copy in a world-readable directory: the build tree may sit under
-        // a directory that `nobody` cannot enter.
+        // Drop to `nobody` for the child only (std sets the uid and gid and
+        // clears the supplementary groups before exec), on a copy in a
+        // world-readable directory: the build tree may sit under a directory
+        // that `nobody` cannot enter.
         use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
         std::fs::set_permissions(h.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let copy = h.dir.path().join("dindcheck");
         std::fs::copy(common::dindcheck_bin(), &copy).unwrap();
-        let mut cmd = assert_cmd::Command::new(setpriv);
+        let mut cmd = std::process::Command::new(&copy);
         cmd.current_dir(h.dir.path())
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&copy)
+            .uid(65534)
+            .gid(65534)
             .arg("run");
-        h.cmd = cmd;
+        h.cmd = assert_cmd::Command::from_std(cmd);
     } else {
         h.cmd.arg("run");
     }
@@ -253,14 +268,8 @@ fn run_as_non_root_says_so() {
         ));
 }
 
-fn which_setpriv() -> Option<PathBuf> {
-    ["/usr/bin/setpriv", "/bin/setpriv"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn bad_format_value_is_a_clap_usage_error() {
     harness()
         .cmd
@@ -281,7 +290,8 @@ fn axes_scenario(dir: &std::path::Path, axes: usize, values: usize) -> PathBuf {
     common::write_scenario(dir, "matrix", &text)
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_matrix_too_large_to_expand_is_refused_with_its_limit() {
     let h = harness();
     let path = axes_scenario(h.dir.path(), 10, 10);
@@ -295,7 +305,8 @@ fn a_matrix_too_large_to_expand_is_refused_with_its_limit() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_large_matrix_needs_max_cells_to_confirm_its_count() {
     let h = harness();
     let path = axes_scenario(h.dir.path(), 10, 2);
@@ -317,7 +328,8 @@ fn a_large_matrix_needs_max_cells_to_confirm_its_count() {
         .stdout(predicate::str::starts_with("m10x2 (1024 of 1024 cells)"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn shards_listed_together_are_the_whole_matrix() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     let full = harness()
@@ -361,7 +373,8 @@ fn shards_listed_together_are_the_whole_matrix() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn github_matrix_lists_one_entry_per_shard() {
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     let out = harness()
@@ -382,7 +395,8 @@ fn github_matrix_lists_one_entry_per_shard() {
     assert_eq!(shards, ["1/4", "2/4", "3/4", "4/4"]);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn diff_of_real_reports_finds_the_upgrade_fixes_and_exits_1_on_regressions() {
     let old = repo_root().join("fixtures/reports/devices-cgroup-old.json");
     let new = repo_root().join("fixtures/reports/devices-cgroup-new.json");
@@ -413,7 +427,8 @@ fn diff_of_real_reports_finds_the_upgrade_fixes_and_exits_1_on_regressions() {
         .stdout(predicate::str::contains("regressions (3)"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn diff_refuses_a_file_that_is_not_a_report() {
     let h = harness();
     let bogus = h.dir.path().join("bogus.json");
@@ -432,7 +447,8 @@ fn diff_refuses_a_file_that_is_not_a_report() {
         .stderr(predicate::str::contains("is not a dindcheck report"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn explain_names_necessary_and_fatal_values_of_a_real_report() {
     let report = repo_root().join("fixtures/reports/devices-cgroup-both.json");
     harness()
@@ -447,7 +463,8 @@ fn explain_names_necessary_and_fatal_values_of_a_real_report() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn merge_refuses_overlapping_shards() {
     let report = repo_root().join("fixtures/reports/devices-cgroup-old.json");
     harness()
@@ -460,4 +477,45 @@ fn merge_refuses_overlapping_shards() {
         .stderr(predicate::str::contains(
             "error: cannot merge the shard reports",
         ));
+}
+
+/// A binary given as runsc that does not answer `--version` like runsc is
+/// an environment error before any cell starts: no report, no scratch dir.
+#[rstest]
+#[timeout(Duration::from_secs(120))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
+fn a_runsc_that_does_not_answer_like_runsc_stops_the_run_before_any_cell() {
+    let h = harness();
+    let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
+    let out = h.dir.path().join("out");
+    let mut cmd = h.cmd;
+    cmd.arg("run")
+        .arg(&scenario)
+        .args(["--runsc", "/bin/true", "--out"])
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "error: /bin/true is not runsc: `--version` printed",
+        ))
+        .stderr(predicate::str::contains("hint: give --runsc"));
+    assert!(!out.exists(), "a cell started: {}", out.display());
+}
+
+#[rstest]
+#[timeout(Duration::from_secs(120))]
+#[case::zero_timeout(&["--timeout", "0"], "--timeout")]
+#[case::zero_jobs(&["--jobs", "0"], "--jobs")]
+#[case::huge_grace(&["--grace", "100000"], "--grace")]
+fn out_of_range_values_are_usage_errors(#[case] flags: &[&str], #[case] flag: &str) {
+    harness()
+        .cmd
+        .arg("run")
+        .args(flags)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "invalid value '{}' for '{flag}",
+            flags[1]
+        )));
 }

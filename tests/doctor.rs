@@ -8,6 +8,10 @@
 
 mod common;
 
+use std::time::Duration;
+
+use rstest::rstest;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -72,7 +76,8 @@ fn doctor_leftovers(tmp: &Path) -> Vec<String> {
     found
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn doctor_reports_json_for_the_given_flags_without_root() {
     let mut h = harness();
     let tmp = h.dir.path().to_owned();
@@ -124,7 +129,8 @@ fn doctor_reports_json_for_the_given_flags_without_root() {
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn doctor_text_names_every_check_and_the_prediction() {
     let mut h = harness();
     let tmp = h.dir.path().to_owned();
@@ -143,7 +149,8 @@ fn doctor_text_names_every_check_and_the_prediction() {
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_bad_probe_plan_is_a_usage_error() {
     let mut h = harness();
     h.cmd
@@ -153,11 +160,11 @@ fn a_bad_probe_plan_is_a_usage_error() {
         .stderr(predicate::str::contains("__doctor-probe: bad plan"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn doctor_probes_this_machine_in_fresh_namespaces_and_leaves_nothing() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
     let argv = vec![
         dindcheck(),
@@ -222,11 +229,14 @@ fn doctor_in_runsc(runsc: &Path, scratch: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{e}\n{}", explain(&argv, &output)))
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn doctor_inside_runsc_sees_gvisor_and_what_each_release_lacks() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
+    let (old, new) = real_runtimes();
     let scratch = tempfile::tempdir().unwrap();
     let old_report = doctor_in_runsc(&old, scratch.path());
     let new_report = doctor_in_runsc(&new, scratch.path());
@@ -375,11 +385,14 @@ fn agreement_table(title: &str, cells: &[Value]) -> (usize, String) {
     (agreed, table)
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn doctor_predictions_agree_with_dockerd_on_every_cell_of_the_design_matrix() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
+    let (old, new) = real_runtimes();
     let dir = tempfile::tempdir().unwrap();
     let gvisor = repo_root().join("scenarios/devices-cgroup.yaml");
     let native = native_design_matrix(dir.path());
@@ -398,20 +411,19 @@ fn doctor_predictions_agree_with_dockerd_on_every_cell_of_the_design_matrix() {
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_all_runtimes,
+    ignore = "needs all scripts/setup.sh installs: root, runsc 20221219 and 20240729, dockerd 20.10 and 26.1, iptables-legacy"
+)]
 fn doctor_predictions_agree_with_dockerd_on_the_other_shipped_scenarios() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
+    let (old, new) = real_runtimes();
     let trixie_dockerd = PathBuf::from("/var/cache/dindcheck/trixie/usr/sbin/dockerd");
-    if need(
+    need(
         trixie_dockerd.exists().then_some(()),
         "trixie's dockerd 26.1",
-    )
-    .is_none()
-    {
-        return;
-    }
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut cells = Vec::new();
     for name in [

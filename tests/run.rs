@@ -4,9 +4,11 @@
 
 mod common;
 
+use rstest::rstest;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     assert_nothing_left, fake_dockerd_bin, need, read_report, real_runtimes, repo_root, root,
@@ -104,11 +106,14 @@ fn assert_cell_invariants(cell: &Value) {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn design_matrix_runs_all_16_cells_under_both_runsc_versions() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
+    let (old, new) = real_runtimes();
     let dir = tempfile::tempdir().unwrap();
     let scenario = repo_root().join("scenarios/devices-cgroup.yaml");
     let out = dir.path().join("out");
@@ -197,11 +202,15 @@ fn design_matrix_runs_all_16_cells_under_both_runsc_versions() {
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_native,
+    ignore = "needs root, dockerd and a static /bin/busybox (scripts/setup.sh)"
+)]
 fn native_cells_reproduce_the_devices_failure_without_gvisor() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
     let dir = tempfile::tempdir().unwrap();
     let scenario = repo_root().join("scenarios/native-cgroups.yaml");
     let out = dir.path().join("out");
@@ -234,11 +243,14 @@ fn native_cells_reproduce_the_devices_failure_without_gvisor() {
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn container_probe_runs_a_one_file_image_under_runsc_and_natively() {
-    let Some((_, new)) = real_runtimes() else {
-        return;
-    };
+    let (_, new) = real_runtimes();
     let dir = tempfile::tempdir().unwrap();
     let runsc_out = dir.path().join("runsc");
     let native_out = dir.path().join("native");
@@ -295,13 +307,16 @@ fn fake_scenario(dir: &Path, sandbox: &str, mode: &str, timeout: u64) -> PathBuf
     )
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn a_crashing_daemon_is_reported_the_moment_it_exits() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
-    let scenario = fake_scenario(dir.path(), "native", "crash", 60);
+    // A probe timeout far beyond the test's own: a verdict that waited for
+    // it (exit detection broken) fails the test by its #[timeout], with no
+    // wall-clock bound in the test itself.
+    let scenario = fake_scenario(dir.path(), "native", "crash", 86_400);
     let out = dir.path().join("out");
     let args = [
         "run",
@@ -310,26 +325,23 @@ fn a_crashing_daemon_is_reported_the_moment_it_exits() {
         out.to_str().unwrap(),
         "-q",
     ];
-    let started = Instant::now();
     let (pid, report) = run_to_report(dir.path(), &args, &out);
     let only = &cells(&report)[0];
     assert_eq!(only["outcome"], "daemon-failed", "{only}");
     assert_eq!(only["signature"], "devices-cgroup-missing", "{only}");
     assert_eq!(only["detail"], "dockerd exited with exit status 1");
-    // Not a timing assertion: a verdict that waited for the 60 s timeout
-    // would mean exit detection is broken.
-    assert!(started.elapsed() < Duration::from_secs(55), "{only}");
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runsc,
+    ignore = "needs root and runsc 20221219 (scripts/setup.sh)"
+)]
 fn a_hanging_daemon_times_out_and_leaves_nothing_under_runsc_and_natively() {
-    if need(root(), "root").is_none() {
-        return;
-    }
-    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
-        return;
-    };
+    need(root(), "root");
+    let runsc = need(common::runsc_bookworm(), "runsc");
     let dir = tempfile::tempdir().unwrap();
     for sandbox in ["native", "runsc"] {
         let scenario = fake_scenario(dir.path(), sandbox, "hang-ignore-term", 60);
@@ -364,14 +376,15 @@ fn a_hanging_daemon_times_out_and_leaves_nothing_under_runsc_and_natively() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runsc,
+    ignore = "needs root and runsc 20221219 (scripts/setup.sh)"
+)]
 fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
-    if need(root(), "root").is_none() {
-        return;
-    }
-    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
-        return;
-    };
+    need(root(), "root");
+    let runsc = need(common::runsc_bookworm(), "runsc");
     let dir = tempfile::tempdir().unwrap();
     // Ctrl-C (SIGINT) in one, a service manager's SIGTERM in the other.
     use nix::sys::signal::Signal;
@@ -404,7 +417,6 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
         let pid = child.id();
         // Wait until both running cells have a dockerd, so there is
         // something to tear down.
-        let deadline = Instant::now() + Duration::from_secs(60);
         let spawned = |cell: usize| {
             let logs = out.join("cells");
             std::fs::read_dir(&logs)
@@ -423,8 +435,8 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
                 })
                 .unwrap_or(false)
         };
+        // Bounded by the test's #[timeout].
         while !(spawned(0) && spawned(1)) {
-            assert!(Instant::now() < deadline, "cells never started");
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(
@@ -452,11 +464,14 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn a_user_namespace_gets_dockerd_past_the_devices_check_on_old_runsc() {
-    let Some((old, _)) = real_runtimes() else {
-        return;
-    };
+    let (old, _) = real_runtimes();
     let dir = tempfile::tempdir().unwrap();
     let scenario = repo_root().join("scenarios/userns.yaml");
     let out = dir.path().join("out");
@@ -494,11 +509,11 @@ fn two_cell_scenario(dir: &Path) -> PathBuf {
     )
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn update_expectations_then_rerun_failed_cells_only() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
     let scenario = two_cell_scenario(dir.path());
     let first = dir.path().join("first");
@@ -566,11 +581,11 @@ fn update_expectations_then_rerun_failed_cells_only() {
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("crashed-once");
     let scenario = write_scenario(
@@ -617,15 +632,16 @@ fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runsc,
+    ignore = "needs root and runsc 20221219 (scripts/setup.sh)"
+)]
 fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let runsc_tmp_before = common::runsc_do_dirs_in_tmp();
-    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
-        return;
-    };
+    let runsc = need(common::runsc_bookworm(), "runsc");
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(
         dir.path(),
@@ -652,9 +668,8 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         ],
     );
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Bounded by the test's #[timeout].
     while common::leftover_processes(pid).len() < 2 {
-        assert!(Instant::now() < deadline, "cells never started");
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
@@ -674,8 +689,8 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         "{said}"
     );
     // Children die with the harness (PR_SET_PDEATHSIG); cleanup takes the rest.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !common::leftover_processes(pid).is_empty() && Instant::now() < deadline {
+    // Their death is asynchronous; bounded by the test's #[timeout].
+    while !common::leftover_processes(pid).is_empty() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_nothing_left(pid);
@@ -689,11 +704,11 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
 fn two_runs_at_once_do_not_touch_each_other() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
     let scenario = two_cell_scenario(dir.path());
     let spawn = |name: &str| {
@@ -760,11 +775,14 @@ fn host_docker_and_firewall_state() -> String {
     state
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn a_full_run_leaves_the_hosts_docker_and_iptables_untouched() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
+    let (old, new) = real_runtimes();
     let before = host_docker_and_firewall_state();
     let dir = tempfile::tempdir().unwrap();
     // Native cells with iptables=true program DOCKER chains, in their own
@@ -805,6 +823,17 @@ fn a_full_run_leaves_the_hosts_docker_and_iptables_untouched() {
 
 /// Runs a one-cell scenario and returns its only cell and the run's pid.
 fn run_one(dir: &Path, name: &str, scenario_text: &str, extra: &[&str]) -> Value {
+    run_one_exiting(dir, name, scenario_text, extra, 0)
+}
+
+/// [`run_one`], expecting exit code `code`.
+fn run_one_exiting(
+    dir: &Path,
+    name: &str,
+    scenario_text: &str,
+    extra: &[&str],
+    code: i32,
+) -> Value {
     let scenario = write_scenario(dir, name, scenario_text);
     let out = dir.join(format!("out-{name}"));
     let mut args = vec![
@@ -818,20 +847,28 @@ fn run_one(dir: &Path, name: &str, scenario_text: &str, extra: &[&str]) -> Value
     ];
     args.extend(extra);
     let (pid, output) = run_dindcheck(dir, &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        explain(&args, &output)
+    );
     assert_nothing_left(pid);
     let report = read_report(&out.join("report.json"));
     cells(&report)[0].clone()
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_native,
+    ignore = "needs root, dockerd and a static /bin/busybox (scripts/setup.sh)"
+)]
 fn a_daemon_that_dies_under_the_container_probe_is_daemon_failed() {
-    if need(root(), "root").is_none() {
-        return;
-    }
+    need(root(), "root");
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "sandbox: native\ndockerd:\n  binary: {}\n  args: [--fake-mode=die-after-ready, --fake-delay-ms=300]\n\
+        "sandbox: native\ndockerd:\n  binary: {}\n  args: [--fake-mode=die-after-ready]\n\
          probe:\n  depth: container\n",
         fake_dockerd_bin().display()
     );
@@ -847,14 +884,16 @@ fn a_daemon_that_dies_under_the_container_probe_is_daemon_failed() {
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runsc_dockerd,
+    ignore = "needs root, dockerd and runsc 20221219 (scripts/setup.sh)"
+)]
 fn a_containerd_that_never_answers_times_out() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
-    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
-        return;
-    };
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
+    let runsc = need(common::runsc_bookworm(), "runsc");
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("fakebin");
     std::fs::create_dir(&bin).unwrap();
@@ -873,23 +912,27 @@ fn a_containerd_that_never_answers_times_out() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runsc_dockerd,
+    ignore = "needs root, dockerd and runsc 20221219 (scripts/setup.sh)"
+)]
 fn a_runsc_that_fails_at_start_is_an_error_with_its_reason() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
-    let Some(runsc) = need(common::runsc_bookworm(), "runsc") else {
-        return;
-    };
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
+    let runsc = need(common::runsc_bookworm(), "runsc");
     let dir = tempfile::tempdir().unwrap();
     // A real runsc refusing a bad flag value at start.
     let text = "sandbox: runsc\nruntime: x\n".replace("runtime: x\n", "")
         + "runsc:\n  flags: [--network=none, --platform=no-such-platform]\n";
-    let cell = run_one(
+    // A cell that could not run fails the run with its own code (4).
+    let cell = run_one_exiting(
         dir.path(),
         "bad-platform",
         &text,
         &["--runsc", runsc.to_str().unwrap()],
+        4,
     );
     assert_eq!(cell["outcome"], "error", "{cell}");
     let detail = cell["detail"].as_str().unwrap();
@@ -914,12 +957,15 @@ fn a_runsc_that_fails_at_start_is_an_error_with_its_reason() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&crasher, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cell = run_one(
+    // Exit 4 whatever the expectations say, even one that expects `error`.
+    let cell = run_one_exiting(
         dir.path(),
         "crash",
-        "sandbox: runsc\n",
+        "sandbox: runsc\nexpect:\n  - outcome: error\n",
         &["--runsc", crasher.to_str().unwrap()],
+        4,
     );
+    assert_eq!(cell["expectation_met"], true, "{cell}");
     assert_eq!(cell["outcome"], "error", "{cell}");
     assert!(
         cell["detail"]
@@ -934,11 +980,15 @@ fn a_runsc_that_fails_at_start_is_an_error_with_its_reason() {
     );
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_native,
+    ignore = "needs root, dockerd and a static /bin/busybox (scripts/setup.sh)"
+)]
 fn a_full_data_root_fails_the_container_probe_with_no_space() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
     let dir = tempfile::tempdir().unwrap();
     // dockerd itself starts in 1 MiB; the 2 MiB probe image does not fit.
     let text = "sandbox: native\ncgroups: auto\nprobe:\n  depth: container\n  work_size_mb: 1\n";
@@ -969,11 +1019,15 @@ fn verdicts(report: &Value) -> Vec<(String, Value, Value)> {
     all
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_native,
+    ignore = "needs root, dockerd and a static /bin/busybox (scripts/setup.sh)"
+)]
 fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
     let dir = tempfile::tempdir().unwrap();
     let scenario = repo_root().join("scenarios/native-cgroups.yaml");
     let full = dir.path().join("full");
@@ -1052,20 +1106,19 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
     assert_eq!(merged_ids, full_ids, "merged cells are in matrix order");
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_all_runtimes,
+    ignore = "needs all scripts/setup.sh installs: root, runsc 20221219 and 20240729, dockerd 20.10 and 26.1, iptables-legacy"
+)]
 fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
-    let Some((_, new)) = real_runtimes() else {
-        return;
-    };
+    let (_, new) = real_runtimes();
     let legacy = PathBuf::from("/var/cache/dindcheck/iptables-legacy/iptables");
-    if need(
+    need(
         legacy.exists().then_some(()),
         "the iptables-legacy PATH dir of scripts/setup.sh",
-    )
-    .is_none()
-    {
-        return;
-    }
+    );
     let dir = tempfile::tempdir().unwrap();
     let scenario = repo_root().join("scenarios/iptables-backends.yaml");
     let out = dir.path().join("out");
@@ -1090,11 +1143,15 @@ fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
     assert_nothing_left(pid);
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_native,
+    ignore = "needs root, dockerd and a static /bin/busybox (scripts/setup.sh)"
+)]
 fn a_scenario_whose_selectors_leave_no_cell_is_a_usage_error() {
-    if need(root(), "root").is_none() || need(common::dockerd(), "dockerd").is_none() {
-        return;
-    }
+    need(root(), "root");
+    need(common::dockerd(), "dockerd");
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(
         dir.path(),

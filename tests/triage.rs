@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::{harness, need, real_runtimes, repo_root};
 use predicates::prelude::*;
+use std::time::Duration;
+
 use rstest::rstest;
 use serde_json::Value;
 
@@ -46,6 +48,7 @@ fn expected_signature(path: &Path) -> String {
 }
 
 #[rstest]
+#[timeout(Duration::from_secs(120))]
 fn every_fixture_triages_to_its_directory(
     #[files("fixtures/logs/*/match/*.log")]
     #[files("fixtures/logs/ready/*.log")]
@@ -77,7 +80,8 @@ fn every_fixture_triages_to_its_directory(
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn json_output_has_the_documented_shape() {
     let path = fixture("devices-cgroup-missing/match/dockerd-20.10-runsc-20221219.log");
     let (code, docs) = triage_json(&[path.as_os_str()]);
@@ -114,7 +118,8 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(first["ready_instead"]["changed"]["runsc"], "20240729");
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn stdin_is_read_when_no_file_or_dash_is_given() {
     let log = std::fs::read(fixture(
         "iptables-nft-unsupported/match/dockerd-26.1-runsc-20240729.log",
@@ -135,7 +140,8 @@ fn stdin_is_read_when_no_file_or_dash_is_given() {
     }
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn summary_is_plain_unless_colour_is_asked_for() {
     let path = fixture("systemd-cgroup-parent-not-slice/match/dockerd-20.10-runsc-20221219.log");
     harness()
@@ -155,7 +161,8 @@ fn summary_is_plain_unless_colour_is_asked_for() {
         .stdout(predicate::str::contains('\u{1b}'));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn an_unknown_failure_exits_1_and_shows_its_fatal_line() {
     harness()
         .cmd
@@ -167,7 +174,8 @@ fn an_unknown_failure_exits_1_and_shows_its_fatal_line() {
         .stdout(predicate::str::contains("line 2  failed to start daemon: brand new trouble"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn several_files_give_one_json_document_each_and_the_worst_exit_code() {
     let known = fixture("devices-cgroup-missing/match/dockerd-26.1-runsc-20221219.log");
     let ready = fixture("ready/dockerd-20.10-native.log");
@@ -179,7 +187,8 @@ fn several_files_give_one_json_document_each_and_the_worst_exit_code() {
     assert_eq!((code, docs.len()), (1, 3));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn an_unreadable_file_is_a_usage_error_naming_it_and_the_rest_is_still_triaged() {
     let ready = fixture("ready/dockerd-20.10-native.log");
     let mut h = harness();
@@ -205,7 +214,8 @@ fn an_unreadable_file_is_a_usage_error_naming_it_and_the_rest_is_still_triaged()
         .stdout(predicate::str::contains("ready: dockerd started"));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_compressed_log_is_refused_with_the_command_that_reads_it() {
     harness()
         .cmd
@@ -218,7 +228,8 @@ fn a_compressed_log_is_refused_with_the_command_that_reads_it() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn user_signatures_take_precedence_and_name_new_failures() {
     let mut h = harness();
     let catalogue = h.dir.path().join("mine.yaml");
@@ -284,7 +295,8 @@ fn a_bad_signatures_file_is_a_usage_error_with_its_position(
         )));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_missing_signatures_file_is_a_usage_error() {
     harness()
         .cmd
@@ -297,7 +309,8 @@ fn a_missing_signatures_file_is_a_usage_error() {
         ));
 }
 
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(120))]
 fn a_huge_single_line_is_handled_in_flat_memory() {
     // 64 MiB on one line, then the fatal line: the reader keeps 64 KiB of it.
     let mut log = vec![b'a'; 64 << 20];
@@ -322,14 +335,15 @@ fn a_huge_single_line_is_handled_in_flat_memory() {
 /// `dindcheck run` and `dindcheck triage` agree on the logs real runs keep:
 /// every failed cell's kept dockerd.log triages to the signature the run
 /// reported, and every ready cell's log triages to `ready`.
-#[test]
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
 fn triage_agrees_with_real_runs() {
-    let Some((old, new)) = real_runtimes() else {
-        return;
-    };
-    if need(common::root(), "root").is_none() {
-        return;
-    }
+    let (old, new) = real_runtimes();
+    need(common::root(), "root");
     let h = harness();
     let out = h.dir.path().join("out");
     let runs = [
@@ -379,4 +393,52 @@ fn triage_agrees_with_real_runs() {
         }
     }
     assert!(checked >= 10, "only {checked} cells compared");
+}
+
+/// A dockerd log with bytes that are not UTF-8 (a Latin-1 file name before
+/// the fatal line) gets the same signature and fatal line from `run` as from
+/// `triage`: both decode it lossily, line by line.
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
+fn run_and_triage_agree_on_a_log_that_is_not_utf8() {
+    need(common::root(), "root");
+    let h = harness();
+    let scenario = common::write_scenario(
+        h.dir.path(),
+        "latin1",
+        &format!(
+            "sandbox: native\ndockerd:\n  binary: {}\n  args: [--fake-mode=crash-latin1]\n",
+            common::fake_dockerd_bin().display()
+        ),
+    );
+    let out = h.dir.path().join("out");
+    let status = std::process::Command::new(common::dindcheck_bin())
+        .current_dir(h.dir.path())
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run dindcheck");
+    assert_eq!(status.code(), Some(0));
+    let report = common::read_report(&out.join("report.json"));
+    let cell = &report["cells"][0];
+    let log = PathBuf::from(cell["log"].as_str().unwrap());
+    let bytes = std::fs::read(&log).unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err(), "the log is not UTF-8");
+    let (_, docs) = triage_json(&[log.as_os_str()]);
+    let doc = &docs[0];
+    assert_eq!(cell["outcome"], "daemon-failed", "{cell}");
+    assert_eq!(cell["signature"], "devices-cgroup-missing", "{cell}");
+    assert_eq!(doc["signature"], cell["signature"], "{doc}");
+    let fatal = doc["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["role"] == "fatal")
+        .expect("a fatal evidence line");
+    assert_eq!(fatal["text"], cell["fatal_line"], "{doc}");
 }

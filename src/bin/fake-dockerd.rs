@@ -10,16 +10,20 @@
 //! - `ready` (default): serve `GET /_ping` and `GET /info` on the unix socket
 //!   until SIGTERM or SIGINT, then exit 0.
 //! - `crash`: log warnings, then `failed to start daemon: <fatal>` and exit 1.
+//! - `crash-latin1`: like `crash`, but a warning and an error line before the
+//!   fatal line carry bytes that are not UTF-8 (a Latin-1 file name), as a
+//!   dockerd that echoes a user's path does.
 //! - `hang`: log `Starting up` and never listen; exit 0 on SIGTERM.
 //! - `hang-ignore-term`: like `hang`, but ignore SIGTERM and SIGINT.
 //! - `ready-ignore-term`: like `ready`, but ignore SIGTERM and SIGINT.
-//! - `die-after-ready`: like `ready`, but after serving for the delay log
-//!   `level=fatal msg="<fatal>"` and exit 2.
+//! - `die-after-ready`: like `ready`, but on the first request that is not
+//!   `/_ping` or `/info` (the container probe's), log
+//!   `level=fatal msg="<fatal>"` and exit 2 without answering it.
 //! - `fork-grandchild`: spawn a `hang-ignore-term` copy of itself in a new
 //!   session (so it escapes the process group), then behave like `ready`.
 //!
 //! `--fake-delay-ms=N` delays the mode's main action (the start of listening,
-//! the crash, or, for `die-after-ready`, the death after readiness), and
+//! or the crash), and
 //! `--fake-fatal=TEXT` sets the fatal message. `--version` prints a
 //! dockerd-shaped version line. A bad command line exits 125.
 //!
@@ -75,13 +79,16 @@ enum Mode {
     Ready,
     /// Log warnings and a fatal line, exit 1.
     Crash,
+    /// Like `Crash`, with bytes that are not UTF-8 before the fatal line.
+    CrashLatin1,
     /// Never listen; exit on SIGTERM.
     Hang,
     /// Never listen; ignore SIGTERM.
     HangIgnoreTerm,
     /// Serve the API; ignore SIGTERM.
     ReadyIgnoreTerm,
-    /// Serve the API for the delay, then log a fatal line and exit 2.
+    /// Serve `/_ping` and `/info`; die (fatal line, exit 2) on any other
+    /// request.
     DieAfterReady,
     /// Fork a session-escaping grandchild, then behave like `Ready`.
     ForkGrandchild,
@@ -89,9 +96,10 @@ enum Mode {
 
 impl Mode {
     /// Every mode with its command-line name, for parsing and messages.
-    const ALL: [(&'static str, Mode); 7] = [
+    const ALL: [(&'static str, Mode); 8] = [
         ("ready", Mode::Ready),
         ("crash", Mode::Crash),
+        ("crash-latin1", Mode::CrashLatin1),
         ("hang", Mode::Hang),
         ("hang-ignore-term", Mode::HangIgnoreTerm),
         ("ready-ignore-term", Mode::ReadyIgnoreTerm),
@@ -138,8 +146,8 @@ enum UsageError {
     },
     /// `--fake-mode` named no mode.
     #[error(
-        "unknown --fake-mode {value:?} (expected one of: ready, crash, hang, hang-ignore-term, \
-         ready-ignore-term, die-after-ready, fork-grandchild)"
+        "unknown --fake-mode {value:?} (expected one of: ready, crash, crash-latin1, hang, \
+         hang-ignore-term, ready-ignore-term, die-after-ready, fork-grandchild)"
     )]
     Mode {
         /// The value given.
@@ -462,7 +470,7 @@ fn main() -> ExitCode {
             }
             Err(err) => fail_to_start(&format_args!("cannot fork grandchild: {err}")),
         },
-        Mode::Crash => run_crash(&config),
+        Mode::Crash | Mode::CrashLatin1 => run_crash(&config),
         Mode::Hang | Mode::HangIgnoreTerm => match sleep_until(None) {
             Some(signo) => shut_down(signo, &config),
             None => unreachable!("sleeping with no deadline returns only on a signal"),
@@ -492,6 +500,19 @@ fn run_crash(config: &Config) -> ExitCode {
         Level::Warning,
         "Your kernel does not support CPU realtime scheduler",
     );
+    if config.mode == Mode::CrashLatin1 {
+        // Raw bytes: `caf\xe9` is `café` in Latin-1, and not UTF-8.
+        let ts = format_time(jiff::Timestamp::now());
+        let mut err = io::stderr().lock();
+        let _ = err.write_all(
+            format!("time=\"{ts}\" level=warning msg=\"ignoring /etc/docker/caf").as_bytes(),
+        );
+        let _ = err.write_all(b"\xe9.json: not a regular file\"\n");
+        let _ = err.write_all(
+            format!("time=\"{ts}\" level=error msg=\"cannot read /var/lib/caf").as_bytes(),
+        );
+        let _ = err.write_all(b"\xe9\xff: permission denied\"\n");
+    }
     if let Some(signo) = sleep_until(Some(Instant::now() + config.delay)) {
         return shut_down(signo, config);
     }
@@ -504,9 +525,7 @@ fn run_ready(config: &Config) -> ExitCode {
         .socket
         .as_deref()
         .expect("parse_args requires --host for every listening mode");
-    if config.mode != Mode::DieAfterReady
-        && let Some(signo) = sleep_until(Some(Instant::now() + config.delay))
-    {
+    if let Some(signo) = sleep_until(Some(Instant::now() + config.delay)) {
         return shut_down(signo, config);
     }
     log(Level::Info, "Loading containers: done.");
@@ -526,17 +545,17 @@ fn run_ready(config: &Config) -> ExitCode {
     };
     log(Level::Info, &format!("API listen on {}", socket.display()));
 
-    let die_at = (config.mode == Mode::DieAfterReady).then(|| Instant::now() + config.delay);
     loop {
         if let Some(signo) = received_signal() {
             return shut_down(signo, config);
         }
-        if die_at.is_some_and(|d| Instant::now() >= d) {
-            log(Level::Fatal, &config.fatal);
-            return ExitCode::from(2);
-        }
         match listener.accept() {
-            Ok((stream, _)) => serve(stream),
+            Ok((stream, _)) => {
+                if serve(stream, config.mode == Mode::DieAfterReady) == Served::Fatal {
+                    log(Level::Fatal, &config.fatal);
+                    return ExitCode::from(2);
+                }
+            }
             Err(err) if err.kind() == ErrorKind::WouldBlock => std::thread::sleep(POLL),
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => {
@@ -634,11 +653,22 @@ fn strip_version(path: &str) -> &str {
     }
 }
 
+/// What serving one connection led to.
+#[derive(Debug, PartialEq, Eq)]
+enum Served {
+    /// Answered (or the client went away): keep serving.
+    Answered,
+    /// `die-after-ready` got a request past readiness: die now.
+    Fatal,
+}
+
 /// Serves one connection: read the head, drain the body, answer, close.
-/// Errors only end the connection; the daemon keeps serving.
-fn serve(mut stream: UnixStream) {
+/// Errors only end the connection; the daemon keeps serving. With
+/// `die_past_ready`, a request other than `/_ping` or `/info` is not
+/// answered: the daemon is to die instead.
+fn serve(mut stream: UnixStream, die_past_ready: bool) -> Served {
     let Some((head, already_read)) = read_head(&mut stream) else {
-        return;
+        return Served::Answered;
     };
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
@@ -653,6 +683,9 @@ fn serve(mut stream: UnixStream) {
     drain(&mut stream, content_length.saturating_sub(already_read));
 
     let response = route(method, target);
+    if die_past_ready && response.status != "200 OK" {
+        return Served::Fatal;
+    }
     let body = if method == "HEAD" { "" } else { response.body };
     let text = format!(
         "HTTP/1.1 {}\r\nApi-Version: 1.45\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
@@ -665,6 +698,7 @@ fn serve(mut stream: UnixStream) {
     let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
     let _ = stream.write_all(text.as_bytes());
     let _ = stream.shutdown(std::net::Shutdown::Both);
+    Served::Answered
 }
 
 /// Reads until the end of the request head. Returns the head and how many

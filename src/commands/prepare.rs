@@ -122,13 +122,15 @@ fn resolve_axes(
     runsc_override: &[String],
     strict: bool,
 ) -> Result<Resolved, HarnessError> {
-    let locate = |name: &str| -> Result<Option<Binary>, HarnessError> {
-        match binaries::locate(name) {
-            Ok(binary) => Ok(Some(binary)),
-            Err(err) if strict => Err(EnvironmentError::Binary(err).into()),
-            Err(_) => Ok(None),
-        }
+    let found = |result: Result<Binary, binaries::BinaryError>| match result {
+        Ok(binary) => Ok(Some(binary)),
+        Err(err) if strict => Err(HarnessError::from(EnvironmentError::Binary(err))),
+        Err(_) => Ok(None),
     };
+    let locate = |name: &str| found(binaries::locate(name));
+    // A runsc must also answer like one, so `--runsc /bin/true` is an
+    // environment error before any cell starts, not a matrix of `error`s.
+    let locate_runsc = |name: &str| found(binaries::locate_runsc(name));
     let mut dockerd_versions = HashMap::new();
     if let Some(dockerd) = locate(&scenario.dockerd)? {
         scenario.dockerd = dockerd.path.display().to_string();
@@ -162,7 +164,7 @@ fn resolve_axes(
         let mut values = Vec::new();
         for text in given {
             let (label, path) = split_label(&text);
-            let (path, version) = match locate(path)? {
+            let (path, version) = match locate_runsc(path)? {
                 Some(binary) => (binary.path.display().to_string(), Some(binary.version)),
                 None => (path.to_owned(), None),
             };

@@ -3,8 +3,10 @@
 //! `--markdown` files over all scenarios.
 //!
 //! Exit codes: 0 when every expectation held, 1 when one did not (or a cell
-//! was flaky), 2 for usage errors, 3 for environment errors, 130 when
-//! interrupted (the partial report is written).
+//! was flaky, or with `--strict` a cell no rule covers), 2 for usage
+//! errors, 3 for environment errors (a runsc that does not answer like one
+//! included), 4 when a cell could not run (`error`, whatever the
+//! expectations say), 130 when interrupted (the partial report is written).
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -12,14 +14,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::classify::SignatureSet;
-use crate::errors::{EXIT_EXPECTATION_FAILED, EXIT_OK, EnvironmentError, HarnessError, UsageError};
+use crate::errors::{
+    EXIT_CELLS_ERRORED, EXIT_EXPECTATION_FAILED, EXIT_OK, EnvironmentError, HarnessError,
+    UsageError,
+};
 use crate::matrix::Cell;
 use crate::process::signals::{self, Shutdown, shutdown_level};
 use crate::process::{stale, sweep};
 use crate::report::junit::{JunitOptions, JunitPolicy};
 use crate::report::progress::{Progress, ProgressMode};
 use crate::report::{self, Destination, Format, Output, RenderContext, json};
-use crate::report_format::{HostInfo, RunReport, SCHEMA, ScenarioInfo};
+use crate::report_format::{HostInfo, Outcome, RunReport, SCHEMA, ScenarioInfo};
 use crate::runner::RunContext;
 use crate::sandbox::backend_for;
 use crate::scenario::{Depth, ExpectationRule, replace_expectations};
@@ -68,6 +73,8 @@ pub struct RunConfig {
     pub rerun_failed: Option<PathBuf>,
     /// Rewrite each scenario's `expect:` block from this run.
     pub update_expectations: bool,
+    /// A cell that no `expect:` rule covers fails the run (exit 1).
+    pub strict: bool,
 }
 
 /// Runs `dindcheck run`; returns the exit code.
@@ -95,12 +102,29 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         if let Some(previous) = &rerun {
             p.cells = failed_cells_of(previous, &p.scenario.name, std::mem::take(&mut p.cells))?;
         }
+        // The expectations were measured at the scenario's own depth: at
+        // another, a `ready` cell is `container-ok` or `container-failed`,
+        // so they do not apply (the cells count as uncovered).
+        let other_depth = config.cells.depth.filter(|d| *d != p.scenario.depth);
+        if other_depth.is_some() && p.cells.iter().any(|c| c.expectation.is_some()) && !config.quiet
+        {
+            eprintln!(
+                "note: {}'s expect: rules were written for depth {}; they do not apply at \
+                 --depth {}",
+                p.scenario.name,
+                p.scenario.depth,
+                config.cells.depth.unwrap_or_default()
+            );
+        }
         for cell in &mut p.cells {
             if let Some(depth) = config.cells.depth {
                 cell.settings.depth = depth;
             }
+            if other_depth.is_some() {
+                cell.expectation = None;
+            }
             if let Some(timeout) = config.cells.timeout_secs {
-                cell.settings.timeout_secs = timeout.max(1);
+                cell.settings.timeout_secs = timeout;
             }
             cell.settings.doctor = config.cells.doctor;
         }
@@ -109,22 +133,17 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
     signals::install().map_err(HarnessError::Supervision)?;
     sweep::become_subreaper().map_err(HarnessError::Supervision)?;
     let jobs = config.schedule.jobs.max(1);
-    let run_id = format!(
-        "{}-{:x}",
-        std::process::id(),
-        jiff::Timestamp::now().as_millisecond() & 0xff_ffff
-    );
-    let scratch = PathBuf::from(format!("/tmp/dindcheck-{run_id}"));
     let cleaned = stale::clean_stale_runs();
     if !cleaned.is_empty() && !config.quiet {
         eprintln!("{}", describe_cleaned(&cleaned));
     }
-    std::fs::create_dir_all(&scratch)
-        .and_then(|()| stale::claim(&scratch))
-        .map_err(|source| HarnessError::Scratch {
-            path: scratch.clone(),
-            source,
-        })?;
+    let stale::Scratch {
+        dir: scratch,
+        run_id,
+    } = stale::create_scratch().map_err(|source| HarnessError::Scratch {
+        path: PathBuf::from(stale::SCRATCH_PARENT).join(format!("{}*", stale::SCRATCH_PREFIX)),
+        source,
+    })?;
     let agent_exe = std::env::current_exe().map_err(|source| HarnessError::Scratch {
         path: PathBuf::from("/proc/self/exe"),
         source,
@@ -209,15 +228,40 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         if !config.quiet {
             eprintln!("report: {}", report_path.display());
         }
+        let errors = report
+            .cells
+            .iter()
+            .filter(|c| c.outcome == Outcome::Error)
+            .count();
         if config.update_expectations && !report.interrupted {
-            update_expectations(&p.scenario.path, &report)?;
-            if !config.quiet {
-                eprintln!("expectations written to {}", p.scenario.path.display());
+            // A cell that could not run says nothing about dockerd: never
+            // bless it as what the scenario expects.
+            if errors > 0 {
+                eprintln!(
+                    "expectations not written to {}: {errors} cells could not run",
+                    p.scenario.path.display()
+                );
+            } else {
+                update_expectations(&p.scenario.path, &report)?;
+                if !config.quiet {
+                    eprintln!("expectations written to {}", p.scenario.path.display());
+                }
             }
         }
-        if report.has_failed_expectation() {
-            exit = EXIT_EXPECTATION_FAILED;
+        let uncovered = report.uncovered_cells();
+        if uncovered > 0 && (config.strict || !config.quiet) {
+            eprintln!(
+                "{}: {uncovered} of {} cells are covered by no expect: rule{}",
+                p.scenario.name,
+                report.cells.len(),
+                if config.strict {
+                    " (--strict: the run fails)"
+                } else {
+                    ""
+                }
+            );
         }
+        exit = exit.max(exit_code(&report, config.strict));
         let stop = report.interrupted;
         reports.push(report);
         if stop {
@@ -231,6 +275,19 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
         return Err(HarnessError::Interrupted);
     }
     Ok(exit)
+}
+
+/// The exit code one scenario's report stands for: a cell that could not
+/// run ([`EXIT_CELLS_ERRORED`]) wins over any expectation, then an unmet
+/// expectation or flaky cell, then (with `strict`) an uncovered cell.
+fn exit_code(report: &RunReport, strict: bool) -> u8 {
+    if report.cells.iter().any(|c| c.outcome == Outcome::Error) {
+        EXIT_CELLS_ERRORED
+    } else if report.has_failed_expectation() || (strict && report.uncovered_cells() > 0) {
+        EXIT_EXPECTATION_FAILED
+    } else {
+        EXIT_OK
+    }
 }
 
 /// The scenario facts a report repeats, with every axis's values in

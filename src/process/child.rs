@@ -297,7 +297,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[rstest::rstest]
+    #[timeout(Duration::from_secs(60))]
     fn output_goes_to_files_and_status_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut child =
@@ -317,33 +318,44 @@ mod tests {
         assert!(!is_supervised(child.pid()));
     }
 
-    #[test]
+    #[rstest::rstest]
+    #[timeout(Duration::from_secs(60))]
     fn terminate_kills_the_whole_group_even_when_term_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        // The shell ignores TERM and leaves a grandchild in its group.
+        // The shell ignores TERM and leaves a grandchild in its group. The
+        // grandchild's pid is written to a temporary name and renamed, so
+        // the file appears whole: never empty or half written.
         let pid_file = dir.path().join("grandchild");
         let script = format!(
-            "trap '' TERM; sleep 300 & echo $! > {}; wait",
+            "trap '' TERM; sleep 300 & echo $! > {0}.tmp && mv {0}.tmp {0}; wait",
             pid_file.display()
         );
         let mut child = Supervised::spawn(&spec(dir.path(), &script)).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !pid_file.exists() && Instant::now() < deadline {
+        // Bounded by the test's #[timeout].
+        let grandchild: i32 = loop {
+            if let Ok(text) = std::fs::read_to_string(&pid_file) {
+                break text.trim().parse().expect("a whole pid");
+            }
             std::thread::sleep(Duration::from_millis(5));
-        }
-        let grandchild: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        };
         let status = child.terminate(Duration::from_millis(200)).unwrap();
         assert_eq!(describe_status(status), "signal 9 (SIGKILL)");
-        // The grandchild was killed with the group: it is gone or a zombie.
-        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
-        assert!(state.is_empty() || state.contains(") Z "), "{state}");
+        // The grandchild was killed with the group. SIGKILL is delivered
+        // asynchronously: wait (bounded by the test's #[timeout]) until it
+        // is gone or a zombie, which only a SIGKILL can have made it, as it
+        // sleeps for 300 s.
+        loop {
+            let state =
+                std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
+            if state.is_empty() || state.contains(") Z ") || state.contains(") X ") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
-    #[test]
+    #[rstest::rstest]
+    #[timeout(Duration::from_secs(60))]
     fn spawn_failure_names_the_program() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec(dir.path(), "");

@@ -914,7 +914,8 @@ mod tests {
         assert_eq!((got != 0).then(|| Errno::from_raw(-got)), errno);
     }
 
-    #[test]
+    #[rstest]
+    #[timeout(std::time::Duration::from_secs(60))]
     fn a_process_with_other_threads_is_never_forked_without_exec() {
         let (stop, wait) = std::sync::mpsc::channel::<()>();
         let other = std::thread::spawn(move || wait.recv());

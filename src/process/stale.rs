@@ -1,7 +1,8 @@
 //! Runs whose harness died (SIGKILL, a crash, a power cut in a VM): finding
 //! and removing what they left.
 //!
-//! Every run owns `/tmp/dindcheck-<run-id>/` and writes an `owner` file there
+//! Every run creates `/tmp/dindcheck-<run-id>/` afresh ([`create_scratch`]:
+//! mode 0711, a random name, never an existing path) and writes an `owner` file there
 //! with its PID and that process's start time (field 22 of /proc/PID/stat), so
 //! a reused PID is not mistaken for a live harness. A run is stale when its
 //! owner is gone. Its processes are found by the marker variable, never by a
@@ -36,16 +37,95 @@ impl Cleaned {
     }
 }
 
-/// Writes the owner file of a run's scratch dir.
+/// The mode of a run's scratch directory: only its owner (root) may list it
+/// or write in it. Others may only pass through to a path they already
+/// know, because runsc 20221219's sandbox process runs as `nobody` and opens
+/// the cell's files below it (with 0700 that runsc fails at start with
+/// `cannot read client sync file: … EOF`); its name is random, so nobody can
+/// guess one.
+pub const SCRATCH_MODE: u32 = 0o711;
+
+/// How many fresh names a run tries before it gives up on the scratch parent.
+const CREATE_ATTEMPTS: usize = 16;
+
+/// A run's scratch directory, made by [`create_scratch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scratch {
+    /// `/tmp/dindcheck-<run-id>`.
+    pub dir: PathBuf,
+    /// `<pid>-<16 random hex digits>`: the markers' prefix.
+    pub run_id: String,
+}
+
+/// Creates this run's scratch directory under [`SCRATCH_PARENT`] and claims
+/// it (see [`claim`]).
+///
+/// The name carries 64 random bits read from `/dev/urandom`, so another
+/// user cannot guess it and plant a directory or a symlink there first, and
+/// the directory is made with `mkdir(2)` itself, which fails on
+/// any existing path, a dangling symlink included: an existing path is
+/// never reused; the run takes another name instead. The mode is
+/// [`SCRATCH_MODE`].
+///
+/// # Errors
+/// The I/O error (also when [`CREATE_ATTEMPTS`] names were all taken).
+pub fn create_scratch() -> std::io::Result<Scratch> {
+    create_scratch_in(Path::new(SCRATCH_PARENT), random_hex)
+}
+
+/// [`create_scratch`] below `parent`, with the random part of each name
+/// from `random` (tests choose it to collide on purpose).
+fn create_scratch_in(
+    parent: &Path,
+    mut random: impl FnMut() -> std::io::Result<String>,
+) -> std::io::Result<Scratch> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    for _ in 0..CREATE_ATTEMPTS {
+        let run_id = format!("{}-{}", std::process::id(), random()?);
+        let dir = parent.join(format!("{SCRATCH_PREFIX}{run_id}"));
+        match std::fs::DirBuilder::new().mode(SCRATCH_MODE).create(&dir) {
+            Ok(()) => {
+                // The umask may have cleared bits; set the mode exactly.
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(SCRATCH_MODE))?;
+                claim(&dir)?;
+                return Ok(Scratch { dir, run_id });
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!(
+            "{CREATE_ATTEMPTS} fresh names under {} were all taken",
+            parent.display()
+        ),
+    ))
+}
+
+/// 16 hex digits from the kernel's random source.
+fn random_hex() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes the owner file of a run's scratch dir (a new file: an existing
+/// one is an error).
 ///
 /// # Errors
 /// The I/O error.
 pub fn claim(scratch: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let me = std::process::id() as i32;
-    std::fs::write(
-        scratch.join(OWNER_FILE),
-        format!("{me} {}\n", start_time(me).unwrap_or(0)),
-    )
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(scratch.join(OWNER_FILE))?
+        .write_all(format!("{me} {}\n", start_time(me).unwrap_or(0)).as_bytes())
 }
 
 /// Removes the processes, mounts and scratch dirs of every stale run.
@@ -129,6 +209,68 @@ mod tests {
         assert!(!is_owner_alive(dir.path()));
         std::fs::write(dir.path().join(OWNER_FILE), "garbage").unwrap();
         assert!(!is_owner_alive(dir.path()));
+    }
+
+    #[test]
+    fn scratch_dirs_are_new_private_and_unpredictable() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let parent = tempfile::tempdir().unwrap();
+        let a = create_scratch_in(parent.path(), random_hex).unwrap();
+        let b = create_scratch_in(parent.path(), random_hex).unwrap();
+        assert_ne!(a.dir, b.dir);
+        assert!(is_run_id(&a.run_id), "{}", a.run_id);
+        let meta = std::fs::symlink_metadata(&a.dir).unwrap();
+        assert!(meta.is_dir());
+        assert_eq!(meta.permissions().mode() & 0o7777, SCRATCH_MODE);
+        assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
+        assert!(is_owner_alive(&a.dir));
+    }
+
+    /// Another user (or a symlink) at the path a run would take: the run
+    /// takes another name and touches nothing at the planted path.
+    #[test]
+    fn a_planted_path_is_never_reused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let parent = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let planted = parent
+            .path()
+            .join(format!("{SCRATCH_PREFIX}{me}-0000000000000001"));
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let root = nix::unistd::geteuid().is_root();
+        if root {
+            nix::unistd::chown(&planted, Some(nobody), None).unwrap();
+        }
+        let elsewhere = tempfile::tempdir().unwrap();
+        let link = parent
+            .path()
+            .join(format!("{SCRATCH_PREFIX}{me}-0000000000000002"));
+        std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+        let dangling = parent
+            .path()
+            .join(format!("{SCRATCH_PREFIX}{me}-0000000000000003"));
+        std::os::unix::fs::symlink(parent.path().join("nowhere"), &dangling).unwrap();
+        let mut names = (1..).map(|n| format!("{n:016x}"));
+        let got = create_scratch_in(parent.path(), || Ok(names.next().unwrap())).unwrap();
+        assert_eq!(got.run_id, format!("{me}-0000000000000004"));
+        assert_eq!(
+            std::fs::symlink_metadata(&got.dir).unwrap().mode() & 0o7777,
+            SCRATCH_MODE
+        );
+        // The planted directory, the symlink's target and the dangling
+        // symlink are as they were.
+        assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+        if root {
+            assert_eq!(std::fs::metadata(&planted).unwrap().uid(), nobody.as_raw());
+        }
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        assert!(!parent.path().join("nowhere").exists());
+        // With every name taken, the run refuses rather than reuse one.
+        let err =
+            create_scratch_in(parent.path(), || Ok("0000000000000001".to_owned())).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
     }
 
     #[rstest::rstest]

@@ -161,7 +161,8 @@ mod tests {
     use super::*;
     use crate::process::child::{Output, SpawnSpec, Supervised};
 
-    #[test]
+    #[rstest::rstest]
+    #[timeout(Duration::from_secs(60))]
     fn finds_and_kills_a_marked_process_outside_the_group() {
         let dir = tempfile::tempdir().unwrap();
         let marker = format!("sweeptest-{}/0", std::process::id());
@@ -179,11 +180,12 @@ mod tests {
         };
         let mut child = Supervised::spawn(&spec).unwrap();
         child.wait_until(Instant::now() + Duration::from_secs(10));
-        let deadline = Instant::now() + Duration::from_secs(10);
         let mut found: Vec<Leftover> = Vec::new();
         // Until setsid has exec'd, the process is still called setsid.
-        while !(found.len() == 1 && found[0].comm == "sleep") && Instant::now() < deadline {
+        // Bounded by the test's #[timeout].
+        while !(found.len() == 1 && found[0].comm == "sleep") {
             found = find_marked(Marker::Cell(&marker), None);
+            std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].comm, "sleep");

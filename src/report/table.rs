@@ -90,6 +90,8 @@ fn render_table(
         header_line.join("  ").trim_end().style(styles.bold)
     )?;
     let outcome_col = 1 + axes.len();
+    // Rows are marked as uncovered only in a scenario that has rules at all.
+    let has_rules = report.cells.iter().any(|c| c.expected.is_some());
     for (cell, row) in report.cells.iter().zip(&rows) {
         let mut parts = Vec::with_capacity(row.len());
         for (col, (value, w)) in row.iter().zip(&widths).enumerate() {
@@ -108,6 +110,8 @@ fn render_table(
         let mut line = parts.join("  ");
         if cell.expectation_met == Some(false) {
             line.push_str(&format!("  {}", "(unexpected)".style(styles.warn)));
+        } else if has_rules && cell.expected.is_none() {
+            line.push_str(&format!("  {}", "(no expect: rule)".style(styles.warn)));
         }
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -195,6 +199,15 @@ fn write_summary(report: &RunReport, styles: &Styles, out: &mut dyn Write) -> st
             out,
             "{}",
             format!("{unexpected} cells did not meet their expectation").style(styles.warn)
+        )?;
+    }
+    let uncovered = report.uncovered_cells();
+    if uncovered > 0 {
+        writeln!(
+            out,
+            "{}",
+            format!("{uncovered} cells are covered by no expect: rule (--strict fails them)")
+                .style(styles.warn)
         )?;
     }
     let leaks: usize = report.cells.iter().map(|c| c.leaked.len()).sum();

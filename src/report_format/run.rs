@@ -286,6 +286,11 @@ impl RunReport {
             .count()
     }
 
+    /// How many cells no `expect:` rule covers (none applied to them).
+    pub fn uncovered_cells(&self) -> usize {
+        self.cells.iter().filter(|c| c.expected.is_none()).count()
+    }
+
     /// Whether any cell missed its expectation or turned out flaky: what
     /// makes `run` exit 1.
     pub fn has_failed_expectation(&self) -> bool {

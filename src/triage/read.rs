@@ -94,6 +94,24 @@ impl<R: BufRead> LineReader<R> {
     }
 }
 
+/// A whole log file as text, read the way `dindcheck triage` reads it: line
+/// by line with [`LineReader`] (each line cut to [`MAX_LINE_BYTES`]) and
+/// decoded lossily (invalid UTF-8 becomes U+FFFD), so that `dindcheck run`
+/// classifies the same characters triage does. Lines are joined by `\n`.
+///
+/// # Errors
+/// The file's open and read errors.
+pub fn read_lossy(path: &std::path::Path) -> io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut lines = LineReader::new(io::BufReader::new(file));
+    let mut text = String::new();
+    while let Some(bytes) = lines.next_line()? {
+        text.push_str(&String::from_utf8_lossy(bytes));
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 /// `fill_buf`, retrying `Interrupted`.
 fn fill<R: BufRead>(inner: &mut R) -> io::Result<&[u8]> {
     loop {
@@ -113,6 +131,23 @@ fn without_cr(line: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_with_invalid_utf8_reads_lossily_line_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dockerd.log");
+        std::fs::write(
+            &path,
+            b"caf\xe9 ok\r\nfailed to start daemon: \xff\xfe bad\n",
+        )
+        .unwrap();
+        let text = super::read_lossy(&path).unwrap();
+        assert_eq!(
+            text,
+            "caf\u{fffd} ok\nfailed to start daemon: \u{fffd}\u{fffd} bad\n"
+        );
+        assert!(super::read_lossy(&dir.path().join("missing")).is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
     use rstest::rstest;

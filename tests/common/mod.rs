@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: one `harness()` builder, the
-//! runtime lookup that skips (or, in CI, fails) when runsc or dockerd is
-//! missing, and leak checks by the run's marker.
+//! runtime lookup (a test the build could not promise its runtime is
+//! ignored with the reason; one that runs fails when it is missing), and
+//! leak checks by the run's marker.
 
 #![allow(dead_code)]
 
@@ -44,21 +45,21 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Whether CI asked for missing runtimes to fail tests instead of skipping.
-pub fn runtimes_required() -> bool {
-    std::env::var("DINDCHECK_REQUIRE_RUNTIMES").is_ok_and(|v| v == "1")
-}
-
-/// Returns `Some(value)`, or skips the test (prints why and returns `None`),
-/// or panics when `DINDCHECK_REQUIRE_RUNTIMES=1`.
-pub fn need<T>(value: Option<T>, what: &str) -> Option<T> {
-    if value.is_none() {
-        if runtimes_required() {
-            panic!("{what} is required (DINDCHECK_REQUIRE_RUNTIMES=1); run scripts/setup.sh");
-        }
-        eprintln!("skipped: {what} is not available; run scripts/setup.sh as root");
-    }
-    value
+/// Returns the value a test needs, or fails the test.
+///
+/// Tests that need root or a runtime are ignored, with the reason, when the
+/// build found it missing (`build.rs` sets a `dindcheck_skip_*` cfg, and the
+/// test carries `#[cfg_attr(dindcheck_skip_…, ignore = "needs …")]`), so the
+/// test runner's summary counts them. A test that runs has been promised its
+/// runtime (or `DINDCHECK_REQUIRE_RUNTIMES=1` asked for it): a missing one
+/// fails it, never a silent pass.
+pub fn need<T>(value: Option<T>, what: &str) -> T {
+    value.unwrap_or_else(|| {
+        panic!(
+            "{what} is missing, but this test was not ignored: the build found it, or \
+             DINDCHECK_REQUIRE_RUNTIMES=1 asks for it; run scripts/setup.sh as root"
+        )
+    })
 }
 
 /// Root is needed for real cells.
@@ -91,15 +92,15 @@ pub fn dockerd() -> Option<PathBuf> {
 }
 
 /// Everything a real runsc test needs: root, both runsc and dockerd.
-pub fn real_runtimes() -> Option<(PathBuf, PathBuf)> {
-    need(root(), "root")?;
-    need(dockerd(), "dockerd (docker.io)")?;
-    let old = need(runsc_bookworm(), "runsc 20221219 (/usr/bin/runsc)")?;
+pub fn real_runtimes() -> (PathBuf, PathBuf) {
+    need(root(), "root");
+    need(dockerd(), "dockerd (docker.io)");
+    let old = need(runsc_bookworm(), "runsc 20221219 (/usr/bin/runsc)");
     let new = need(
         runsc_trixie(),
         "runsc 20240729 (/var/cache/dindcheck/trixie/usr/bin/runsc)",
-    )?;
-    Some((old, new))
+    );
+    (old, new)
 }
 
 /// Processes still carrying the marker of dindcheck process `pid`, as
