@@ -76,6 +76,8 @@ have unshare || missing+=(util-linux)
 have ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 { have ps && have pgrep && have pkill; } || missing+=(procps)
 [ -x /usr/bin/python3 ] || have python3 || missing+=(python3)
+# Rust (rustup) links with the system's cc: a bare machine has none.
+have cc || missing+=(gcc libc6-dev)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 have hyperfine || missing+=(hyperfine)
 # The container probe packs /bin/busybox into an image: it must be static.

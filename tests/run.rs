@@ -1042,6 +1042,10 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
         junit.to_str().unwrap(),
         "--markdown",
         markdown.to_str().unwrap(),
+        // The scenario's expect: rules all hold, so the default policy
+        // would mark no failure: ask for the failed outcomes.
+        "--junit-policy",
+        "outcomes",
         "-q",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);

@@ -365,6 +365,7 @@ fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
     // hide them from path lookups but not from /proc/self/mountinfo, which
     // is what dockerd reads, so detach them (in this private namespace).
     mounts::unmount_below(root);
+    mounts::unmount_cgroups();
     // gVisor's sysfs answers mkdir with EPERM and statx with EINVAL for an
     // existing /sys/fs/cgroup, so create_dir_all would fail; try to create
     // it and let the mount say whether it is usable.

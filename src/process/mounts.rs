@@ -81,6 +81,29 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Lazily unmounts (MNT_DETACH) every cgroup and cgroup2 mount, wherever it
+/// is (deepest first), returning them. A native cell's private namespace is
+/// a copy of the host's: a devices hierarchy mounted anywhere (a chroot's
+/// bind of /sys, another tool's scratch mount) would let dockerd's devices
+/// check pass, as dockerd reads every line of /proc/self/mountinfo.
+pub fn unmount_cgroups() -> Vec<PathBuf> {
+    let Ok(info) = procfs::process::Process::myself().and_then(|me| me.mountinfo()) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = info
+        .into_iter()
+        .filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2")
+        .map(|m| m.mount_point)
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for mount in &found {
+        if let Err(err) = nix::mount::umount2(mount, nix::mount::MntFlags::MNT_DETACH) {
+            eprintln!("dindcheck: umount {}: {err}", mount.display());
+        }
+    }
+    found
+}
+
 /// Lazily unmounts (MNT_DETACH) every mount below `dir`, returning them.
 pub fn unmount_below(dir: &Path) -> Vec<PathBuf> {
     let found = mounts_below(dir);
