@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cgroupdirs::{CGROUP_ROOT, remove_prefixed};
 use super::mounts::unmount_below;
 use super::sweep::{Leftover, Marker, kill_leftovers};
 
@@ -27,12 +28,18 @@ pub struct Cleaned {
     pub mounts: Vec<PathBuf>,
     /// Scratch directories removed.
     pub dirs: Vec<PathBuf>,
+    /// Host cgroup directories of the run's OCI cells removed
+    /// (`/sys/fs/cgroup/<controller>/dindcheck-<run-id>-<cell>`).
+    pub cgroups: Vec<PathBuf>,
 }
 
 impl Cleaned {
     /// Whether nothing was found.
     pub fn is_empty(&self) -> bool {
-        self.processes.is_empty() && self.mounts.is_empty() && self.dirs.is_empty()
+        self.processes.is_empty()
+            && self.mounts.is_empty()
+            && self.dirs.is_empty()
+            && self.cgroups.is_empty()
     }
 }
 
@@ -69,6 +76,11 @@ pub fn clean_stale_runs() -> Cleaned {
             None,
         ));
         cleaned.mounts.extend(unmount_below(&dir));
+        // Cells' container IDs are `<run dir name>-<cell>` (sandbox::layout).
+        let prefix = format!("{name}-");
+        cleaned
+            .cgroups
+            .extend(remove_prefixed(Path::new(CGROUP_ROOT), &prefix).removed);
         if std::fs::remove_dir_all(&dir).is_ok() {
             cleaned.dirs.push(dir);
         }
