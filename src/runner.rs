@@ -360,7 +360,7 @@ fn sweep_cell(
     }
     if let Some(name) = cgroup_name {
         let root = Path::new(cgroupdirs::CGROUP_ROOT);
-        for (dir, err) in cgroupdirs::remove_named(root, name).kept {
+        for (dir, err) in cgroupdirs::remove_named(root, name, LEAK_SETTLE).kept {
             leaked.push(format!("cgroup {} ({err})", dir.display()));
         }
     }

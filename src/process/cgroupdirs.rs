@@ -6,8 +6,12 @@
 //! prefix for a dead run), never by a pattern that could match another
 //! program's cgroups. Only `rmdir` is used: the kernel refuses to remove a
 //! cgroup that still has processes or children, so a live cgroup survives.
+//! A killed process keeps its cgroup busy until it is reaped; when its
+//! parent is init rather than the harness (a dead run's sandbox), that can
+//! take a moment, so removal is retried until a deadline.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Where the host's cgroup hierarchies are mounted.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -23,19 +27,38 @@ pub struct CgroupDirs {
 
 /// Removes the cgroup directories named `name` directly below `root`
 /// (cgroup v2, or the v1 hybrid's `unified`) and below each of its
-/// hierarchies (`root/<controller>/name`), children first.
-pub fn remove_named(root: &Path, name: &str) -> CgroupDirs {
-    remove_matching(root, |entry| entry == name)
+/// hierarchies (`root/<controller>/name`), children first, trying again
+/// for up to `settle` while one is busy.
+pub fn remove_named(root: &Path, name: &str, settle: Duration) -> CgroupDirs {
+    remove_until(root, |entry| entry == name, settle)
 }
 
-/// Removes the cgroup directories whose name starts with `prefix`, as
-/// [`remove_named`] does for one name (a dead run's cells).
-pub fn remove_prefixed(root: &Path, prefix: &str) -> CgroupDirs {
-    remove_matching(root, |entry| entry.starts_with(prefix))
+/// Removes the cgroup directories whose name `wanted` accepts, as
+/// [`remove_named`] does for one name.
+pub fn remove_where(root: &Path, wanted: impl Fn(&str) -> bool, settle: Duration) -> CgroupDirs {
+    remove_until(root, wanted, settle)
 }
 
-fn remove_matching(root: &Path, wanted: impl Fn(&str) -> bool) -> CgroupDirs {
-    let mut found = Vec::new();
+/// The names of the directories directly below `root` and below each of
+/// its hierarchies (the names a cgroup created for a container ID has).
+pub fn names_below(root: &Path) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for parent in parents(root) {
+        let Ok(entries) = std::fs::read_dir(&parent) else {
+            continue;
+        };
+        names.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned()),
+        );
+    }
+    names
+}
+
+/// `root` and its hierarchies (`root/cpu`, `root/memory`, …).
+fn parents(root: &Path) -> Vec<PathBuf> {
     let mut parents = vec![root.to_path_buf()];
     if let Ok(entries) = std::fs::read_dir(root) {
         parents.extend(
@@ -45,7 +68,31 @@ fn remove_matching(root: &Path, wanted: impl Fn(&str) -> bool) -> CgroupDirs {
                 .map(|e| e.path()),
         );
     }
-    for parent in parents {
+    parents
+}
+
+fn remove_until(root: &Path, wanted: impl Fn(&str) -> bool, settle: Duration) -> CgroupDirs {
+    let deadline = Instant::now() + settle;
+    let mut removed = Vec::new();
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let pass = remove_matching(root, &wanted);
+        removed.extend(pass.removed);
+        let now = Instant::now();
+        if pass.kept.is_empty() || now >= deadline {
+            return CgroupDirs {
+                removed,
+                kept: pass.kept,
+            };
+        }
+        std::thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(Duration::from_millis(100));
+    }
+}
+
+fn remove_matching(root: &Path, wanted: &impl Fn(&str) -> bool) -> CgroupDirs {
+    let mut found = Vec::new();
+    for parent in parents(root) {
         let Ok(entries) = std::fs::read_dir(&parent) else {
             continue;
         };
@@ -98,7 +145,7 @@ mod tests {
         ] {
             std::fs::create_dir_all(r.join(dir)).unwrap();
         }
-        let got = remove_named(r, "cell-1");
+        let got = remove_named(r, "cell-1", Duration::ZERO);
         let mut removed: Vec<String> = got
             .removed
             .iter()
@@ -118,17 +165,28 @@ mod tests {
     }
 
     #[test]
-    fn a_prefix_finds_every_cell_of_a_run() {
+    fn names_and_a_predicate_find_every_cell_of_a_run() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         for dir in [
             "cpu/dindcheck-1-a-0",
-            "cpu/dindcheck-1-a-7",
+            "memory/dindcheck-1-a-7",
             "cpu/dindcheck-2-b-0",
         ] {
             std::fs::create_dir_all(r.join(dir)).unwrap();
         }
-        let got = remove_prefixed(r, "dindcheck-1-a-");
+        let names: Vec<String> = names_below(r).into_iter().collect();
+        assert_eq!(
+            names,
+            [
+                "cpu",
+                "dindcheck-1-a-0",
+                "dindcheck-1-a-7",
+                "dindcheck-2-b-0",
+                "memory"
+            ]
+        );
+        let got = remove_where(r, |n| n.starts_with("dindcheck-1-a-"), Duration::ZERO);
         assert_eq!(got.removed.len(), 2, "{got:?}");
         assert!(r.join("cpu/dindcheck-2-b-0").is_dir());
     }
@@ -139,7 +197,7 @@ mod tests {
         let r = root.path();
         std::fs::create_dir_all(r.join("cpu/cell-1")).unwrap();
         std::fs::write(r.join("cpu/cell-1/tasks"), "1\n").unwrap();
-        let got = remove_named(r, "cell-1");
+        let got = remove_named(r, "cell-1", Duration::ZERO);
         assert!(got.removed.is_empty());
         assert_eq!(got.kept.len(), 1, "{got:?}");
     }
