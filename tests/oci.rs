@@ -234,6 +234,12 @@ fn docker_default_and_gke_sandbox_profiles() {
             .contains("inappropriate ioctl for device"),
         "{c}"
     );
+    // The doctor cannot probe a bridge without CAP_SYS_ADMIN, but knows
+    // that without CAP_NET_ADMIN there will be none.
+    assert_eq!(
+        c["doctor"]["prediction"]["signature"], "bridge-create-failed",
+        "{c}"
+    );
     // Without CAP_SYS_ADMIN it cannot mount overlay and falls back to vfs.
     let c = new_cell("docker-default", "none");
     assert_eq!(c["outcome"], "ready", "{c}");
