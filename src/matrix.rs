@@ -7,7 +7,7 @@
 use indexmap::IndexMap;
 
 use crate::report_format::Expectation;
-use crate::scenario::{Axis, CgroupLayout, Depth, SandboxKind, Scenario, Selector};
+use crate::scenario::{Axis, CgroupLayout, Depth, OciBase, SandboxKind, Scenario, Selector};
 
 /// Everything needed to run one cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,8 @@ pub struct CellSettings {
     pub runsc_flags: Vec<String>,
     /// The cgroup layout to mount.
     pub cgroups: CgroupLayout,
+    /// What the OCI bundle starts from (`runsc-oci` cells).
+    pub oci: OciBase,
     /// The dockerd binary.
     pub dockerd: String,
     /// dockerd's arguments (without the harness's own paths).
@@ -192,6 +194,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         runsc: None,
         runsc_flags: scenario.runsc_flags.clone(),
         cgroups: scenario.cgroups.clone(),
+        oci: scenario.oci.clone(),
         dockerd: scenario.dockerd.clone(),
         dockerd_args: scenario.dockerd_args.clone(),
         env: scenario.dockerd_env.clone(),
@@ -219,6 +222,9 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         }
         if let Some(userns) = spec.userns {
             settings.userns = userns;
+        }
+        if let Some(oci) = &spec.oci {
+            settings.oci = oci.clone();
         }
         for (k, v) in &spec.env {
             settings.env.insert(k.clone(), v.clone());

@@ -1,6 +1,7 @@
 //! Everything that calls nix, libc or procfs: spawning and supervising
 //! children, sweeping leftovers, signal handling, and the agent's mounts.
 
+pub mod cgroupdirs;
 pub mod child;
 pub mod envprobe;
 pub mod mounts;

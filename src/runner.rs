@@ -18,11 +18,11 @@ use crate::classify::logline;
 use crate::classify::{Classification, SignatureSet};
 use crate::matrix::Cell;
 use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
-use crate::process::mounts;
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::process::sweep::{self, MARKER_VAR, Marker};
+use crate::process::{cgroupdirs, mounts};
 use crate::report_format::{CellResult, Outcome, Timings, millis};
-use crate::sandbox::{CellPaths, agent_spec, backend_for};
+use crate::sandbox::{CellPaths, PrepareContext, agent_spec, backend_for};
 
 /// Time the sandbox gets on top of the probe timeout: runsc start-up and
 /// teardown, which the agent's own deadline does not cover.
@@ -140,11 +140,13 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
             if sandbox.wait_until(Instant::now() + grace).is_none() {
                 sandbox.terminate(grace);
             }
+            remove_runtime_state(cell, &paths, &spec, &artifacts, grace);
             result.timings_ms.teardown = millis(teardown_started.elapsed());
         }
     }
     let teardown_started = Instant::now();
-    result.leaked = sweep_cell(&marker, pgid, &paths);
+    let cgroup_name = backend_for(cell.settings.sandbox).host_cgroup_name(cell, &paths);
+    result.leaked = sweep_cell(&marker, pgid, &paths, cgroup_name.as_deref());
     result.timings_ms.teardown += millis(teardown_started.elapsed());
     result.timings_ms.total = millis(started.elapsed());
     classify(ctx.signatures, &mut result, verdict_at);
@@ -187,11 +189,21 @@ fn prepare(ctx: &RunContext<'_>, cell: &Cell, artifacts: &Path) -> Result<CellPa
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
     }
-    let spec = agent_spec(cell, &paths);
+    let backend = backend_for(cell.settings.sandbox);
+    let spec = agent_spec(cell, &paths, backend.provides_mounts());
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;
     std::fs::write(&paths.spec_file, json)
         .map_err(|e| format!("failed to write {}: {e}", paths.spec_file.display()))?;
-    backend_for(cell.settings.sandbox).prepare(cell, &paths)?;
+    let runsc_version = cell
+        .settings
+        .runsc
+        .as_ref()
+        .and_then(|r| ctx.runsc_versions.get(r));
+    let backend_ctx = PrepareContext {
+        agent_exe: &ctx.agent_exe,
+        runsc_version: runsc_version.map(String::as_str),
+    };
+    backend.prepare(cell, &paths, backend_ctx)?;
     Ok(paths)
 }
 
@@ -287,8 +299,55 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
     }
 }
 
-/// Removes what is left of a cell and returns a line per leak.
-fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String> {
+/// Runs the backend's teardown command (`runsc delete --force`) when the
+/// runtime left state in the cell's `--root`, with the sandbox's marker (so
+/// the sweep finds it if it hangs) and a deadline; its output goes to
+/// `teardown.log` beside the cell's other logs.
+fn remove_runtime_state(
+    cell: &Cell,
+    paths: &CellPaths,
+    sandbox: &SpawnSpec,
+    artifacts: &Path,
+    grace: Duration,
+) {
+    let Some(argv) = backend_for(cell.settings.sandbox).teardown_argv(cell, paths) else {
+        return;
+    };
+    let has_state = std::fs::read_dir(&paths.runsc_root).is_ok_and(|mut d| d.next().is_some());
+    if !has_state {
+        return;
+    }
+    let log = artifacts.join("teardown.log");
+    let spec = SpawnSpec {
+        argv,
+        env: sandbox.env.clone(),
+        stdout: Output::File(log.clone()),
+        stderr: Output::File(log),
+        isolate: false,
+    };
+    if let Ok(mut teardown) = Supervised::spawn(&spec)
+        && teardown
+            .wait_until(Instant::now() + grace.max(TEARDOWN_MIN))
+            .is_none()
+    {
+        teardown.terminate(Duration::ZERO);
+    }
+}
+
+/// The least time the runtime's own teardown command gets, even with
+/// `--grace 0` or a second Ctrl-C.
+const TEARDOWN_MIN: Duration = Duration::from_secs(5);
+
+/// Removes what is left of a cell and returns a line per leak. The host
+/// cgroups named `cgroup_name` that the runtime left (runsc does when its
+/// sandbox is killed) are removed too; only one that cannot be removed is a
+/// leak.
+fn sweep_cell(
+    marker: &str,
+    pgid: Option<i32>,
+    paths: &CellPaths,
+    cgroup_name: Option<&str>,
+) -> Vec<String> {
     let mut leaked = Vec::new();
     let settle_until = Instant::now() + LEAK_SETTLE;
     while !sweep::find_marked(Marker::Cell(marker), pgid).is_empty()
@@ -298,6 +357,12 @@ fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String>
     }
     for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
         leaked.push(leftover.to_string());
+    }
+    if let Some(name) = cgroup_name {
+        let root = Path::new(cgroupdirs::CGROUP_ROOT);
+        for (dir, err) in cgroupdirs::remove_named(root, name, LEAK_SETTLE).kept {
+            leaked.push(format!("cgroup {} ({err})", dir.display()));
+        }
     }
     for mount in mounts::unmount_below(&paths.scratch) {
         leaked.push(format!("mount {}", mount.display()));

@@ -7,6 +7,6 @@ mod backend;
 mod backends;
 mod layout;
 
-pub use backend::PreflightError;
+pub use backend::{PreflightError, PrepareContext};
 pub use backends::backend_for;
 pub use layout::{CellPaths, agent_spec};

@@ -3,12 +3,16 @@
 mod error;
 mod load;
 mod model;
+mod oci_template;
 mod rewrite;
 mod validated;
 
 pub use error::{LoadError, Position};
 pub use load::{load_scenario, parse_yaml};
-pub use model::{CgroupLayout, Depth, OneOrMany, SandboxKind, Selector, ValueSpec};
+pub use model::{
+    CgroupLayout, Depth, OciBase, OciProfile, OneOrMany, SandboxKind, Selector, ValueSpec,
+};
+pub use oci_template::read_oci_template;
 pub use rewrite::{ExpectationRule, replace_expectations};
 pub use validated::{Axis, AxisValue, RUNSC_AXIS, Scenario, check_selector, split_label};
 

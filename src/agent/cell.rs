@@ -21,7 +21,9 @@ use crate::process::mounts;
 use crate::report_format::{CgroupReport, Outcome, millis};
 use crate::scenario::{CgroupLayout, Depth};
 
-use super::protocol::{AgentEvent, AgentResult, AgentSpec, PROBE_IMAGE, PROBE_TOKEN, emit};
+use super::protocol::{
+    AgentEvent, AgentResult, AgentSpec, HOST_DOCKER_STATE, PROBE_IMAGE, PROBE_TOKEN, emit,
+};
 
 /// Controllers `auto` tries on top of those in `/proc/cgroups`: gVisor lists
 /// a controller there only once a hierarchy for it is mounted, so the list
@@ -118,15 +120,21 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         doctor_ms: None,
         doctor: None,
     };
-    if let Err(message) = shield_host_docker_state() {
+    let mount = !spec.mounts_from_sandbox;
+    if mount && let Err(message) = shield_host_docker_state() {
         result.detail = Some(message);
         return result;
     }
-    if let Err(message) = prepare_work_dir(&spec.work_dir, spec.work_size_mb) {
+    if let Err(message) = prepare_work_dir(&spec.work_dir, spec.work_size_mb, mount) {
         result.detail = Some(message);
         return result;
     }
-    match mount_cgroups(&spec.cgroups) {
+    let cgroups = if spec.mounts_from_sandbox {
+        Ok(sandbox_cgroups())
+    } else {
+        mount_cgroups(&spec.cgroups)
+    };
+    match cgroups {
         Ok(report) => result.cgroups = report,
         Err(message) => {
             result.detail = Some(message);
@@ -312,16 +320,6 @@ fn probe_container(
     }
 }
 
-/// Host directories a dockerd or containerd may write to whatever its flags
-/// say: dockerd 20.10 writes `/etc/docker/key.json` unconditionally.
-const HOST_DOCKER_STATE: &[&str] = &[
-    "/etc/docker",
-    "/var/lib/docker",
-    "/run/docker",
-    "/var/lib/containerd",
-    "/run/containerd",
-];
-
 /// Hides the host's Docker state behind empty tmpfs mounts. Inside runsc the
 /// root is already a throwaway overlay; in a native cell this is what keeps
 /// the host's `/var/lib/docker` and `/etc/docker` untouched.
@@ -339,14 +337,16 @@ fn shield_host_docker_state() -> Result<(), String> {
     Ok(())
 }
 
-fn prepare_work_dir(dir: &Path, size_mb: Option<u64>) -> Result<(), String> {
+fn prepare_work_dir(dir: &Path, size_mb: Option<u64>, mount: bool) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
     let options = match size_mb {
         Some(mb) => format!("mode=0711,size={mb}m"),
         None => "mode=0711".to_owned(),
     };
-    mounts::mount_tmpfs(dir, &options)
-        .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+    if mount {
+        mounts::mount_tmpfs(dir, &options)
+            .map_err(|e| format!("failed to mount tmpfs on {}: {e}", dir.display()))?;
+    }
     for sub in ["data", "exec", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))
             .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
@@ -411,6 +411,16 @@ fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
         }
     }
     Ok(report)
+}
+
+/// What the sandbox itself mounted at /sys/fs/cgroup (an OCI bundle's
+/// cgroup mount, as runsc turned it into hierarchies), mounting nothing.
+fn sandbox_cgroups() -> CgroupReport {
+    CgroupReport {
+        layout: "sandbox".to_owned(),
+        mounted: mounts::cgroup_hierarchies_below(Path::new("/sys/fs/cgroup")),
+        failed: Vec::new(),
+    }
 }
 
 /// Enabled controllers from /proc/cgroups.

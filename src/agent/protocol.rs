@@ -14,6 +14,18 @@ use crate::report_format::doctor::DoctorReport;
 use crate::report_format::{CgroupReport, DaemonInfo, Outcome};
 use crate::scenario::{CgroupLayout, Depth};
 
+/// Host directories a dockerd or containerd may write to whatever its flags
+/// say (dockerd 20.10 writes `/etc/docker/key.json` unconditionally): the
+/// agent hides them behind empty tmpfs mounts, an OCI bundle mounts tmpfs
+/// there.
+pub const HOST_DOCKER_STATE: &[&str] = &[
+    "/etc/docker",
+    "/var/lib/docker",
+    "/run/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+];
+
 /// The prefix of every protocol line the agent writes to stderr.
 pub const EVENT_PREFIX: &str = "dindcheck-agent ";
 
@@ -34,6 +46,12 @@ pub struct AgentSpec {
     pub socket: PathBuf,
     /// The cgroup layout to mount at `/sys/fs/cgroup`.
     pub cgroups: CgroupLayout,
+    /// The sandbox made every mount the agent would (an OCI bundle: its
+    /// cgroup mount, a tmpfs at `work_dir` and at each of
+    /// [`HOST_DOCKER_STATE`]), so the agent needs no capability to mount:
+    /// mount nothing, record what is at `/sys/fs/cgroup`.
+    #[serde(default)]
+    pub mounts_from_sandbox: bool,
     /// Start dockerd in a user namespace.
     pub userns: bool,
     /// The complete dockerd command line, harness paths included.

@@ -24,10 +24,12 @@ pub fn describe_cleaned(cleaned: &stale::Cleaned) -> String {
         return "cleanup: no dead run left anything behind".to_owned();
     }
     let mut lines = vec![format!(
-        "cleanup: removed what dead runs left: {} processes, {} mounts, {} directories",
+        "cleanup: removed what dead runs left: {} processes, {} mounts, {} directories, \
+         {} cgroups",
         cleaned.processes.len(),
         cleaned.mounts.len(),
-        cleaned.dirs.len()
+        cleaned.dirs.len(),
+        cleaned.cgroups.len()
     )];
     lines.extend(cleaned.processes.iter().map(|p| format!("  killed {p}")));
     lines.extend(
@@ -40,6 +42,7 @@ pub fn describe_cleaned(cleaned: &stale::Cleaned) -> String {
         cleaned
             .dirs
             .iter()
+            .chain(&cleaned.cgroups)
             .map(|d| format!("  removed {}", d.display())),
     );
     lines.join("\n")

@@ -78,6 +78,8 @@ pub fn run(config: &ListConfig, terminal: &Terminal) -> Result<u8, HarnessError>
 }
 
 fn cell_json(c: &Cell) -> serde_json::Value {
+    // An OCI cell's cgroups are whatever its bundle's mount gives.
+    let oci = c.settings.sandbox.uses_oci_bundle();
     serde_json::json!({
         "id": c.id,
         "index": c.index,
@@ -85,7 +87,8 @@ fn cell_json(c: &Cell) -> serde_json::Value {
         "sandbox": c.settings.sandbox.to_string(),
         "runsc": c.settings.runsc,
         "runsc_flags": c.settings.runsc_flags,
-        "cgroups": c.settings.cgroups.to_string(),
+        "cgroups": if oci { "sandbox".to_owned() } else { c.settings.cgroups.to_string() },
+        "oci": oci.then(|| c.settings.oci.to_string()),
         "dockerd": c.settings.dockerd,
         "dockerd_args": c.settings.dockerd_args,
     })

@@ -649,6 +649,33 @@ fn bridge_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> 
             )
             .flag("--bridge=none"),
         ),
+        // Without CAP_NET_ADMIN (Docker's default set, measured in
+        // runsc-oci docker-default cells) the probe cannot run, and dockerd
+        // cannot create its bridge either: EPERM over netlink, ENOTTY from
+        // 20.10's ioctl fallback under gVisor.
+        (ProbeResult::Skipped { .. }, _)
+            if env
+                .capabilities
+                .missing
+                .iter()
+                .any(|c| c == "CAP_NET_ADMIN") =>
+        {
+            Some(
+                Row::fails(
+                    name,
+                    format!(
+                        "no CAP_NET_ADMIN (CapEff {}): dockerd cannot create its default bridge",
+                        env.capabilities.effective.as_deref().unwrap_or("unknown")
+                    ),
+                    Stage::Bridge,
+                    "bridge-create-failed",
+                    "start dockerd with --bridge=none, or give the container CAP_NET_ADMIN \
+                     (`--cap-add=NET_ADMIN`)"
+                        .to_owned(),
+                )
+                .flag("--bridge=none"),
+            )
+        }
         (ProbeResult::Skipped { reason }, _) => Some(Row::warning(
             name,
             format!("bridge creation was not tested: {reason}"),
@@ -1107,6 +1134,26 @@ mod tests {
                 .iter()
                 .any(|c| c.name == "probes" && c.verdict == Verdict::Warning)
         );
+    }
+
+    #[rstest]
+    #[case::without_net_admin(true, Some("bridge-create-failed"))]
+    #[case::with_net_admin(false, None)]
+    fn an_untested_bridge_fails_only_without_cap_net_admin(
+        #[case] no_net_admin: bool,
+        #[case] signature: Option<&str>,
+    ) {
+        let mut env = env_of("runsc-20240729");
+        env.bridge.netlink = ProbeResult::Skipped {
+            reason: "no CAP_SYS_ADMIN for a network namespace".to_owned(),
+        };
+        if no_net_admin {
+            env.capabilities.missing = vec!["CAP_NET_ADMIN".to_owned()];
+        }
+        let a = assess(&env, &args("--iptables=false"));
+        assert_eq!(a.prediction.signature.as_deref(), signature);
+        let a = assess(&env, &args("--iptables=false --bridge=none"));
+        assert_eq!(a.prediction.signature, None);
     }
 
     #[rstest]

@@ -81,6 +81,47 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The cgroup hierarchies mounted at or below `dir`, in mount order: a v1
+/// hierarchy as its controllers joined by `,` (`cpu`, `cpu,cpuacct`,
+/// `name=systemd`), a v2 one as `cgroup2`.
+pub fn cgroup_hierarchies_below(dir: &Path) -> Vec<String> {
+    /// Superblock options of a v1 hierarchy that name no controller.
+    const NOT_CONTROLLERS: &[&str] = &[
+        "rw",
+        "ro",
+        "xattr",
+        "release_agent",
+        "clone_children",
+        "noprefix",
+        "cpuset_v2_mode",
+        "favordynmods",
+    ];
+    let Ok(info) = procfs::process::Process::myself().and_then(|me| me.mountinfo()) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for mount in info.into_iter().filter(|m| m.mount_point.starts_with(dir)) {
+        match mount.fs_type.as_str() {
+            "cgroup2" => found.push("cgroup2".to_owned()),
+            "cgroup" => {
+                let mut controllers: Vec<String> = mount
+                    .super_options
+                    .iter()
+                    .filter(|(key, _)| !NOT_CONTROLLERS.contains(&key.as_str()))
+                    .map(|(key, value)| match value {
+                        Some(value) => format!("{key}={value}"),
+                        None => key.clone(),
+                    })
+                    .collect();
+                controllers.sort();
+                found.push(controllers.join(","));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 /// Lazily unmounts (MNT_DETACH) every cgroup and cgroup2 mount, wherever it
 /// is (deepest first), returning them. A native cell's private namespace is
 /// a copy of the host's: a devices hierarchy mounted anywhere (a chroot's

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cgroupdirs::{CGROUP_ROOT, names_below, remove_where};
 use super::mounts::unmount_below;
 use super::sweep::{Leftover, Marker, kill_leftovers};
 
@@ -18,6 +19,9 @@ pub const SCRATCH_PARENT: &str = "/tmp";
 /// The prefix of a run's scratch directory name.
 pub const SCRATCH_PREFIX: &str = "dindcheck-";
 const OWNER_FILE: &str = "owner";
+/// How long a dead run's host cgroups may stay busy after its processes
+/// were killed: init, their parent now, reaps them in its own time.
+const CGROUP_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a cleanup removed.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -28,12 +32,18 @@ pub struct Cleaned {
     pub mounts: Vec<PathBuf>,
     /// Scratch directories removed.
     pub dirs: Vec<PathBuf>,
+    /// Host cgroup directories of the run's OCI cells removed
+    /// (`/sys/fs/cgroup/<controller>/dindcheck-<run-id>-<cell>`).
+    pub cgroups: Vec<PathBuf>,
 }
 
 impl Cleaned {
     /// Whether nothing was found.
     pub fn is_empty(&self) -> bool {
-        self.processes.is_empty() && self.mounts.is_empty() && self.dirs.is_empty()
+        self.processes.is_empty()
+            && self.mounts.is_empty()
+            && self.dirs.is_empty()
+            && self.cgroups.is_empty()
     }
 }
 
@@ -153,7 +163,33 @@ pub fn clean_stale_runs() -> Cleaned {
             cleaned.dirs.push(dir);
         }
     }
+    cleaned.cgroups = remove_orphan_cgroups();
     cleaned
+}
+
+/// Removes the host cgroups of runs that are not running: `runsc-oci`
+/// cells name theirs `<run dir name>-<cell>` (sandbox::layout), and runsc
+/// leaves them when its sandbox is killed. A run counts as not running when
+/// its scratch dir is gone (removed above, or by a dindcheck that did not
+/// know about cgroups) or stale; only empty cgroups can be removed at all.
+fn remove_orphan_cgroups() -> Vec<PathBuf> {
+    let root = Path::new(CGROUP_ROOT);
+    let orphans: std::collections::BTreeSet<String> = names_below(root)
+        .into_iter()
+        .filter(|name| {
+            let Some((run_dir, cell)) = name.rsplit_once('-') else {
+                return false;
+            };
+            let is_cell = !cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit());
+            let is_run = run_dir.strip_prefix(SCRATCH_PREFIX).is_some_and(is_run_id);
+            let scratch = Path::new(SCRATCH_PARENT).join(run_dir);
+            is_cell && is_run && !(scratch.is_dir() && is_owner_alive(&scratch))
+        })
+        .collect();
+    if orphans.is_empty() {
+        return Vec::new();
+    }
+    remove_where(root, |name| orphans.contains(name), CGROUP_SETTLE).removed
 }
 
 /// Whether the run that owns `dir` is still running. A dir without a

@@ -5,6 +5,7 @@
 
 mod native;
 mod runsc_do;
+mod runsc_oci;
 
 use crate::scenario::SandboxKind;
 
@@ -14,6 +15,7 @@ use super::backend::Backend;
 pub fn backend_for(kind: SandboxKind) -> &'static dyn Backend {
     match kind {
         SandboxKind::Runsc => &runsc_do::RunscDo,
+        SandboxKind::RunscOci => &runsc_oci::RunscOci,
         SandboxKind::Native => &native::Native,
     }
 }

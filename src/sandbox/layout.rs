@@ -31,6 +31,12 @@ pub struct CellPaths {
     /// (`runsc-doNNN/config.json`) there, and a runsc killed before its own
     /// cleanup would otherwise leave it in the host's /tmp.
     pub tmp: PathBuf,
+    /// The OCI bundle directory of a `runsc-oci` cell (`config.json`).
+    pub bundle: PathBuf,
+    /// The cell's container ID for `runsc run`, `<run dir name>-<index>`:
+    /// unique among the cells running at once, and the name of the host
+    /// cgroups runsc creates for it.
+    pub container_id: String,
 }
 
 /// Why a cell's paths cannot be used.
@@ -60,9 +66,15 @@ impl CellPaths {
         if len >= SUN_PATH_MAX {
             return Err(SandboxError::SocketPathTooLong { path: socket, len });
         }
+        let run_name = run_scratch
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dindcheck".to_owned());
         Ok(CellPaths {
             runsc_root: scratch.join("runsc"),
             tmp: scratch.join("tmp"),
+            bundle: scratch.join("bundle"),
+            container_id: format!("{run_name}-{index}"),
             spec_file: scratch.join("agent.json"),
             work_dir,
             socket,
@@ -83,8 +95,9 @@ impl CellPaths {
 }
 
 /// The agent spec for `cell`: the full dockerd command line, harness paths
-/// last so they win over anything the scenario passes.
-pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
+/// last so they win over anything the scenario passes. `mounts_from_sandbox`
+/// is the backend's [`super::backend::Backend::provides_mounts`].
+pub fn agent_spec(cell: &Cell, paths: &CellPaths, mounts_from_sandbox: bool) -> AgentSpec {
     let s = &cell.settings;
     let mut argv = vec![s.dockerd.clone()];
     argv.extend(s.dockerd_args.iter().cloned());
@@ -105,6 +118,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         work_dir: paths.work_dir.clone(),
         socket: paths.socket.clone(),
         cgroups: s.cgroups.clone(),
+        mounts_from_sandbox,
         userns: s.userns,
         dockerd_argv: argv,
         env,
@@ -150,6 +164,7 @@ mod tests {
             ok.socket,
             PathBuf::from("/tmp/dindcheck-1234-abcd/15/w/d.sock")
         );
+        assert_eq!(ok.container_id, "dindcheck-1234-abcd-15");
     }
 
     #[test]
@@ -158,7 +173,7 @@ mod tests {
             "sandbox: native\ndockerd:\n  binary: /usr/sbin/dockerd\n  args: [--debug]\n",
         );
         let paths = CellPaths::new(Path::new("/tmp/dc-1"), 0).unwrap();
-        let spec = agent_spec(&cell, &paths);
+        let spec = agent_spec(&cell, &paths, false);
         assert_eq!(
             spec.dockerd_argv,
             vec![

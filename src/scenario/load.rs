@@ -9,7 +9,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::error::{LoadError, Position};
-use super::model::ScenarioFile;
+use super::model::{OciBase, ScenarioFile};
+use super::oci_template::read_oci_template;
 use super::validated::{Scenario, validate};
 
 /// Reads, parses and validates one scenario file.
@@ -26,7 +27,22 @@ pub fn load_scenario(path: &Path, known_signatures: &[&str]) -> Result<Scenario,
         source,
     })?;
     let file: ScenarioFile = parse_yaml(path, &text)?;
-    validate(file, path, known_signatures)
+    let scenario = validate(file, path, known_signatures)?;
+    check_oci_templates(&scenario)?;
+    Ok(scenario)
+}
+
+/// Reads every OCI template the scenario names (its `oci:` and its axis
+/// values'), so a broken one fails the load rather than every cell.
+fn check_oci_templates(scenario: &Scenario) -> Result<(), LoadError> {
+    let values = scenario.axes.iter().flat_map(|a| &a.values);
+    let bases = std::iter::once(&scenario.oci).chain(values.filter_map(|v| v.spec.oci.as_ref()));
+    for base in bases {
+        if let OciBase::Template(template) = base {
+            read_oci_template(template)?;
+        }
+    }
+    Ok(())
 }
 
 /// Parses YAML text into `T`, naming `path` and `line:column` on error.

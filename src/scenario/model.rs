@@ -27,9 +27,15 @@ pub struct ScenarioFile {
     /// The runsc binaries (the `runsc` axis) and their global flags.
     #[serde(default)]
     pub runsc: RunscSection,
-    /// The cgroup layout the agent mounts inside the sandbox before dockerd.
+    /// The cgroup layout the agent mounts inside the sandbox before dockerd
+    /// (`auto` when absent; refused with `sandbox: runsc-oci`, whose bundle
+    /// decides what is at /sys/fs/cgroup).
     #[serde(default)]
-    pub cgroups: CgroupLayout,
+    pub cgroups: Option<CgroupLayout>,
+    /// The OCI bundle of `sandbox: runsc-oci` cells: a built-in profile or
+    /// the user's own `config.json`.
+    #[serde(default)]
+    pub oci: Option<OciBase>,
     /// The dockerd binary and the arguments every cell gets.
     #[serde(default)]
     pub dockerd: DockerdSection,
@@ -52,11 +58,14 @@ pub struct ScenarioFile {
 
 /// Where a cell's dockerd runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum SandboxKind {
     /// Inside gVisor: `runsc [flags] do dindcheck __agent`.
     #[default]
     Runsc,
+    /// Inside gVisor as Docker, containerd and GKE Sandbox start it: an OCI
+    /// bundle (the `oci:` section) run by `runsc run --bundle`.
+    RunscOci,
     /// On the host kernel, in fresh mount, network and pid namespaces.
     Native,
 }
@@ -65,7 +74,13 @@ impl SandboxKind {
     /// Whether cells of this kind run under a runsc binary (and so get the
     /// `runsc` axis and a runsc version in the report).
     pub fn uses_runsc(self) -> bool {
-        matches!(self, SandboxKind::Runsc)
+        matches!(self, SandboxKind::Runsc | SandboxKind::RunscOci)
+    }
+
+    /// Whether cells of this kind run an OCI bundle (and so take the `oci:`
+    /// section, and refuse `cgroups:`: the bundle decides).
+    pub fn uses_oci_bundle(self) -> bool {
+        matches!(self, SandboxKind::RunscOci)
     }
 }
 
@@ -73,8 +88,102 @@ impl fmt::Display for SandboxKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SandboxKind::Runsc => "runsc",
+            SandboxKind::RunscOci => "runsc-oci",
             SandboxKind::Native => "native",
         })
+    }
+}
+
+/// The `oci:` section: what a `runsc-oci` cell's bundle starts from. One
+/// key, `profile` or `template` (deserialised through [`OciSection`], so a
+/// wrong key gets serde's `line:column`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OciBase {
+    /// A built-in profile.
+    Profile(OciProfile),
+    /// A user's `config.json`, relative to the scenario file's directory
+    /// (made absolute by validation); dindcheck puts in only the process,
+    /// its own paths and mounts.
+    Template(std::path::PathBuf),
+}
+
+/// `oci:` as written; [`OciBase`] is what it means.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OciSection {
+    profile: Option<OciProfile>,
+    template: Option<std::path::PathBuf>,
+}
+
+impl<'de> Deserialize<'de> for OciBase {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let section = OciSection::deserialize(deserializer)?;
+        match (section.profile, section.template) {
+            (Some(profile), None) => Ok(OciBase::Profile(profile)),
+            (None, Some(template)) => Ok(OciBase::Template(template)),
+            (Some(_), Some(_)) => Err(de::Error::custom(
+                "`oci:` takes `profile` or `template`, not both",
+            )),
+            (None, None) => Err(de::Error::custom(
+                "`oci:` needs `profile: docker-privileged | docker-default | gke-sandbox` or \
+                 `template: PATH`",
+            )),
+        }
+    }
+}
+
+impl Default for OciBase {
+    fn default() -> Self {
+        OciBase::Profile(OciProfile::DockerPrivileged)
+    }
+}
+
+impl fmt::Display for OciBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OciBase::Profile(profile) => write!(f, "profile {profile}"),
+            OciBase::Template(path) => write!(f, "template {}", path.display()),
+        }
+    }
+}
+
+/// A built-in OCI profile: how a real platform configures the container
+/// that dockerd runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OciProfile {
+    /// `docker run --privileged --runtime=runsc`: every capability runsc
+    /// accepts, sysfs and the cgroup mount read-write, every device.
+    DockerPrivileged,
+    /// `docker run --runtime=runsc`: Docker's default capabilities, sysfs
+    /// and the cgroup mount read-only, masked and read-only /proc paths.
+    DockerDefault,
+    /// A GKE Sandbox pod: the default capabilities plus NET_ADMIN and
+    /// SYS_ADMIN, and an emptyDir (tmpfs) at /var/lib/docker.
+    GkeSandbox,
+}
+
+impl OciProfile {
+    /// Every profile, in the order the docs list them.
+    pub const ALL: [OciProfile; 3] = [
+        OciProfile::DockerPrivileged,
+        OciProfile::DockerDefault,
+        OciProfile::GkeSandbox,
+    ];
+
+    /// The name a scenario uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            OciProfile::DockerPrivileged => "docker-privileged",
+            OciProfile::DockerDefault => "docker-default",
+            OciProfile::GkeSandbox => "gke-sandbox",
+        }
+    }
+}
+
+impl fmt::Display for OciProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -297,6 +406,9 @@ pub struct ValueSpec {
     /// which makes moby's `userns.RunningInUserNS()` true.
     #[serde(default)]
     pub userns: Option<bool>,
+    /// Replaces the OCI bundle's base (`sandbox: runsc-oci` only).
+    #[serde(default)]
+    pub oci: Option<OciBase>,
 }
 
 /// One axis as written: either a list of labels (a built-in axis gives them

@@ -11,7 +11,8 @@ use indexmap::IndexMap;
 
 use super::error::LoadError;
 use super::model::{
-    AxisSpec, CgroupLayout, Depth, ExpectRule, SandboxKind, ScenarioFile, Selector, ValueSpec,
+    AxisSpec, CgroupLayout, Depth, ExpectRule, OciBase, OciProfile, SandboxKind, ScenarioFile,
+    Selector, ValueSpec,
 };
 use crate::report_format::Outcome;
 
@@ -39,6 +40,10 @@ pub const BUILTIN_AXES: &[(&str, &str)] = &[
     ),
     ("platform", "runsc --platform=VALUE"),
     ("runsc_flags", "extra runsc flags, space separated"),
+    (
+        "oci_profile",
+        "the OCI profile of a runsc-oci cell: docker-privileged, docker-default or gke-sandbox",
+    ),
 ];
 
 /// A validated scenario.
@@ -58,6 +63,8 @@ pub struct Scenario {
     pub runsc_flags: Vec<String>,
     /// The default cgroup layout.
     pub cgroups: CgroupLayout,
+    /// The default OCI bundle base (`runsc-oci` cells).
+    pub oci: OciBase,
     /// The default dockerd binary.
     pub dockerd: String,
     /// Arguments for every dockerd.
@@ -148,6 +155,15 @@ pub fn validate(
             "must be at least 1 (MiB)".to_owned(),
         ));
     }
+    let oci_cells = file.sandbox.uses_oci_bundle();
+    if oci_cells && file.cgroups.is_some() {
+        return Err(invalid("cgroups", OCI_CGROUPS.to_owned()));
+    }
+    if !oci_cells && file.oci.is_some() {
+        return Err(invalid("oci", not_oci_sandbox(file.sandbox)));
+    }
+    let scenario_dir = path.parent().unwrap_or(Path::new(""));
+    let oci = resolve_template(file.oci.unwrap_or_default(), scenario_dir);
     if file.sandbox.uses_runsc() && file.runsc.binaries.is_empty() {
         return Err(invalid(
             "runsc.binaries",
@@ -171,7 +187,7 @@ pub fn validate(
                 "axis names may only use letters, digits, `-`, `_` and `.`".to_owned(),
             ));
         }
-        let values = match spec {
+        let mut values = match spec {
             AxisSpec::Shorthand(labels) => labels
                 .into_iter()
                 .enumerate()
@@ -189,6 +205,18 @@ pub fn validate(
                 })
                 .collect(),
         };
+        for value in &mut values {
+            let value_key = format!("{key}.{}", value.label);
+            if oci_cells && value.spec.cgroups.is_some() {
+                return Err(invalid(&value_key, OCI_CGROUPS.to_owned()));
+            }
+            if let Some(base) = value.spec.oci.take() {
+                if !oci_cells {
+                    return Err(invalid(&value_key, not_oci_sandbox(file.sandbox)));
+                }
+                value.spec.oci = Some(resolve_template(base, scenario_dir));
+            }
+        }
         if values.is_empty() {
             return Err(invalid(&key, "needs at least one value".to_owned()));
         }
@@ -271,7 +299,8 @@ pub fn validate(
         sandbox: file.sandbox,
         runsc_binaries: file.runsc.binaries,
         runsc_flags: file.runsc.flags,
-        cgroups: file.cgroups,
+        cgroups: file.cgroups.unwrap_or_default(),
+        oci,
         dockerd: file.dockerd.binary,
         dockerd_args: file.dockerd.args,
         dockerd_env: file.dockerd.env,
@@ -284,6 +313,32 @@ pub fn validate(
         exclude: file.exclude,
         expect: file.expect,
     })
+}
+
+/// Why `cgroups:` is refused with `sandbox: runsc-oci`.
+const OCI_CGROUPS: &str = "`sandbox: runsc-oci` mounts no cgroup layout of its own: the OCI \
+     bundle decides what is at /sys/fs/cgroup (its `type: cgroup` mount, which runsc turns into \
+     its own hierarchies), and the report records what the sandbox had; remove `cgroups:`, or \
+     use `sandbox: runsc` to choose a layout";
+
+fn not_oci_sandbox(sandbox: SandboxKind) -> String {
+    format!(
+        "`oci:` describes the bundle of `sandbox: runsc-oci` cells; this scenario's sandbox is \
+         `{sandbox}`"
+    )
+}
+
+/// A template path relative to the scenario file's directory, made absolute
+/// against it (the runner's working directory may be anywhere).
+fn resolve_template(base: OciBase, scenario_dir: &Path) -> OciBase {
+    match base {
+        OciBase::Template(path) if path.is_relative() => {
+            let joined = scenario_dir.join(&path);
+            let absolute = std::path::absolute(&joined).unwrap_or(joined);
+            OciBase::Template(absolute)
+        }
+        other => other,
+    }
 }
 
 /// Checks that a selector names existing axes and values. The runsc axis's
@@ -371,12 +426,22 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
                 spec.runsc_args = label.split_whitespace().map(str::to_owned).collect();
             }
         }
+        "oci_profile" => {
+            let Some(profile) = OciProfile::ALL.iter().find(|p| p.name() == label) else {
+                let known: Vec<&str> = OciProfile::ALL.iter().map(|p| p.name()).collect();
+                return Err(format!(
+                    "unknown OCI profile `{label}`; known: {}",
+                    known.join(", ")
+                ));
+            };
+            spec.oci = Some(OciBase::Profile(*profile));
+        }
         _ => {
             let known: Vec<&str> = BUILTIN_AXES.iter().map(|(n, _)| *n).collect();
             return Err(format!(
                 "axis `{axis}` has no built-in meaning, so a list of values says nothing; \
                  write a map from value to settings (dockerd_args, runsc_args, dockerd, runsc, \
-                 cgroups, env, userns), or use a built-in axis: {}",
+                 cgroups, env, userns, oci), or use a built-in axis: {}",
                 known.join(", ")
             ));
         }
@@ -455,6 +520,58 @@ mod tests {
     #[case("runsc", None, "runsc")]
     fn split_label_cases(#[case] text: &str, #[case] label: Option<&str>, #[case] path: &str) {
         assert_eq!(split_label(text), (label, path));
+    }
+
+    #[rstest]
+    #[case(
+        "sandbox: runsc-oci\ncgroups: auto\n",
+        "inline.yaml: cgroups: `sandbox: runsc-oci` mounts no cgroup layout"
+    )]
+    #[case(
+        "sandbox: runsc-oci\naxes:\n  cgroups: [auto, none]\n",
+        "inline.yaml: axes.cgroups.auto: `sandbox: runsc-oci`"
+    )]
+    #[case(
+        "sandbox: runsc-oci\naxes:\n  l: {a: {cgroups: [cpu]}}\n",
+        "inline.yaml: axes.l.a: `sandbox: runsc-oci`"
+    )]
+    #[case(
+        "sandbox: runsc\noci: {profile: gke-sandbox}\n",
+        "inline.yaml: oci: `oci:` describes the bundle of `sandbox: runsc-oci` cells; this scenario's sandbox is `runsc`"
+    )]
+    #[case(
+        "sandbox: native\naxes:\n  oci_profile: [gke-sandbox]\n",
+        "inline.yaml: axes.oci_profile.gke-sandbox: `oci:` describes"
+    )]
+    #[case(
+        "sandbox: runsc-oci\naxes:\n  oci_profile: [gvisor]\n",
+        "unknown OCI profile `gvisor`; known: docker-privileged, docker-default, gke-sandbox"
+    )]
+    fn oci_sections_and_cgroups_are_checked_against_the_sandbox(
+        #[case] text: &str,
+        #[case] message: &str,
+    ) {
+        let err = crate::scenario::load_scenario_text(text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{err}");
+    }
+
+    #[test]
+    fn oci_cells_default_to_docker_privileged_and_take_axis_profiles() {
+        let s = crate::scenario::load_scenario_text(
+            "sandbox: runsc-oci\naxes:\n  oci_profile: [docker-default]\n  b: {x: {oci: {template: t.json}}}\n",
+        )
+        .unwrap();
+        assert_eq!(s.oci, OciBase::Profile(OciProfile::DockerPrivileged));
+        assert_eq!(
+            s.axes[0].values[0].spec.oci,
+            Some(OciBase::Profile(OciProfile::DockerDefault))
+        );
+        let Some(OciBase::Template(path)) = &s.axes[1].values[0].spec.oci else {
+            panic!("{:?}", s.axes[1]);
+        };
+        assert!(path.is_absolute() && path.ends_with("t.json"), "{path:?}");
     }
 
     #[test]

@@ -131,7 +131,8 @@ pub fn leftover_processes(pid: u32) -> Vec<String> {
     found
 }
 
-/// Scratch directories and mounts left by dindcheck process `pid`.
+/// Scratch directories, host cgroups and mounts left by dindcheck process
+/// `pid`.
 pub fn leftover_files_and_mounts(pid: u32) -> Vec<String> {
     let prefix = format!("dindcheck-{pid}-");
     let mut found: Vec<String> = std::fs::read_dir("/tmp")
@@ -142,6 +143,8 @@ pub fn leftover_files_and_mounts(pid: u32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
+    // runsc-oci cells' host cgroups are named `<scratch dir name>-<cell>`.
+    found.extend(cgroup_dirs_named(&prefix));
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     found.extend(
         mounts
@@ -150,6 +153,25 @@ pub fn leftover_files_and_mounts(pid: u32) -> Vec<String> {
             .map(str::to_owned),
     );
     found
+}
+
+/// Host cgroup directories whose name starts with `prefix`, directly under
+/// /sys/fs/cgroup or under one of its hierarchies.
+pub fn cgroup_dirs_named(prefix: &str) -> Vec<String> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut parents = vec![root.to_path_buf()];
+    parents.extend(
+        std::fs::read_dir(root)
+            .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
+    parents
+        .iter()
+        .filter_map(|p| std::fs::read_dir(p).ok())
+        .flat_map(|d| d.flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path().display().to_string())
+        .collect()
 }
 
 /// `runsc do` bundle dirs (`runsc-doNNN`) in the host's /tmp. Runs give runsc
