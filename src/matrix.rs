@@ -39,6 +39,11 @@ pub struct CellSettings {
     pub dockerd: String,
     /// dockerd's arguments (without the harness's own paths).
     pub dockerd_args: Vec<String>,
+    /// The containerd binary dockerd finds first in its PATH, when given
+    /// (otherwise the one beside dockerd's package, or the system's).
+    pub containerd: Option<String>,
+    /// The runc binary dockerd and containerd find first, when given.
+    pub runc: Option<String>,
     /// dockerd's extra environment.
     pub env: IndexMap<String, String>,
     /// Whether dockerd starts in a user namespace.
@@ -194,6 +199,8 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         cgroups: scenario.cgroups.clone(),
         dockerd: scenario.dockerd.clone(),
         dockerd_args: scenario.dockerd_args.clone(),
+        containerd: None,
+        runc: None,
         env: scenario.dockerd_env.clone(),
         userns: false,
         depth: scenario.depth,
@@ -213,6 +220,12 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         }
         if let Some(runsc) = &spec.runsc {
             settings.runsc = Some(runsc.clone());
+        }
+        if let Some(containerd) = &spec.containerd {
+            settings.containerd = Some(containerd.clone());
+        }
+        if let Some(runc) = &spec.runc {
+            settings.runc = Some(runc.clone());
         }
         if let Some(layout) = &spec.cgroups {
             settings.cgroups = layout.clone();

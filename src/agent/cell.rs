@@ -126,6 +126,10 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         result.detail = Some(message);
         return result;
     }
+    if let Err(message) = link_helpers(&spec.work_dir.join("bin"), &spec.path_links) {
+        result.detail = Some(message);
+        return result;
+    }
     match mount_cgroups(&spec.cgroups) {
         Ok(report) => result.cgroups = report,
         Err(message) => {
@@ -350,6 +354,30 @@ fn prepare_work_dir(dir: &Path, size_mb: Option<u64>) -> Result<(), String> {
     for sub in ["data", "exec", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))
             .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
+    }
+    Ok(())
+}
+
+/// Makes the links that put the cell's chosen containerd and runc first in
+/// dockerd's PATH (`dir` is on the work tmpfs). A link whose target does not
+/// exist is left out, so the next directory in PATH answers for that name.
+fn link_helpers(dir: &Path, links: &[(String, PathBuf)]) -> Result<(), String> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
+    for (name, target) in links {
+        if !target.exists() {
+            continue;
+        }
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(target, &link).map_err(|e| {
+            format!(
+                "failed to link {} to {}: {e}",
+                link.display(),
+                target.display()
+            )
+        })?;
     }
     Ok(())
 }

@@ -40,6 +40,11 @@ pub struct AgentSpec {
     pub dockerd_argv: Vec<String>,
     /// Extra environment for dockerd.
     pub env: Vec<(String, String)>,
+    /// Symbolic links (name, target) the agent makes in `work_dir/bin`,
+    /// which then comes first in dockerd's PATH: the containerd and runc a
+    /// scenario chose. A link whose target does not exist is left out.
+    #[serde(default)]
+    pub path_links: Vec<(String, PathBuf)>,
     /// How far to probe.
     pub depth: Depth,
     /// From dockerd's start to the verdict, in milliseconds.

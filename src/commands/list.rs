@@ -88,6 +88,8 @@ fn cell_json(c: &Cell) -> serde_json::Value {
         "cgroups": c.settings.cgroups.to_string(),
         "dockerd": c.settings.dockerd,
         "dockerd_args": c.settings.dockerd_args,
+        "containerd": c.settings.containerd,
+        "runc": c.settings.runc,
     })
 }
 

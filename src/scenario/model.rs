@@ -287,6 +287,15 @@ pub struct ValueSpec {
     /// Replaces the runsc binary.
     #[serde(default)]
     pub runsc: Option<String>,
+    /// The containerd binary dockerd starts: it and the shims and `ctr`
+    /// beside it are linked into a directory that comes first in dockerd's
+    /// PATH (dockerd and containerd find each other by PATH).
+    #[serde(default)]
+    pub containerd: Option<String>,
+    /// The runc binary containerd's shim runs, linked the same way (a runc
+    /// unpacked from a newer suite may not run on this libc).
+    #[serde(default)]
+    pub runc: Option<String>,
     /// Replaces the cgroup layout.
     #[serde(default)]
     pub cgroups: Option<CgroupLayout>,

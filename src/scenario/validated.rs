@@ -376,7 +376,7 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
             return Err(format!(
                 "axis `{axis}` has no built-in meaning, so a list of values says nothing; \
                  write a map from value to settings (dockerd_args, runsc_args, dockerd, runsc, \
-                 cgroups, env, userns), or use a built-in axis: {}",
+                 containerd, runc, cgroups, env, userns), or use a built-in axis: {}",
                 known.join(", ")
             ));
         }
