@@ -298,6 +298,10 @@ pub struct DoctorArgs {
     /// overlay and cgroup mounts are then reported as not tested.
     #[arg(long)]
     pub no_probes: bool,
+    /// The dockerd release to predict for (`28.5.2+dfsg4`, or a whole
+    /// `dockerd --version` line), instead of running `dockerd --version`.
+    #[arg(long, value_name = "VERSION")]
+    pub dockerd_version: Option<String>,
     /// The dockerd command line to predict for, after `--` (it may start
     /// with the dockerd binary); none means dockerd's defaults.
     #[arg(last = true, value_name = "DOCKERD ARGS")]
@@ -432,6 +436,13 @@ impl Cli {
                 Validated::Doctor(DoctorConfig {
                     dockerd_argv: argv,
                     probes: !args.no_probes,
+                    dockerd_version: args.dockerd_version.map(|v| {
+                        if v.starts_with("Docker version ") {
+                            v
+                        } else {
+                            format!("Docker version {v}")
+                        }
+                    }),
                     format: match args.format {
                         DoctorFormat::Text => DoctorOutput::Text,
                         DoctorFormat::Json => DoctorOutput::Json,

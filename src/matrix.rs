@@ -37,6 +37,8 @@ pub struct CellSettings {
     pub cgroups: CgroupLayout,
     /// The dockerd binary.
     pub dockerd: String,
+    /// Its `--version` line, once `commands::prepare` has read it.
+    pub dockerd_version: Option<String>,
     /// dockerd's arguments (without the harness's own paths).
     pub dockerd_args: Vec<String>,
     /// The containerd binary dockerd finds first in its PATH, when given
@@ -198,6 +200,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         runsc_flags: scenario.runsc_flags.clone(),
         cgroups: scenario.cgroups.clone(),
         dockerd: scenario.dockerd.clone(),
+        dockerd_version: None,
         dockerd_args: scenario.dockerd_args.clone(),
         containerd: None,
         runc: None,

@@ -173,6 +173,7 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             userns: spec.userns.then_some(USERNS_IDS),
             scratch: &spec.work_dir,
             timeout: DOCTOR_TIMEOUT,
+            dockerd_version: spec.dockerd_version.as_deref(),
         };
         match crate::doctor::examine_cell(&request) {
             Ok(report) => result.doctor = Some(Box::new(report)),

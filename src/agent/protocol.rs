@@ -57,6 +57,10 @@ pub struct AgentSpec {
     /// Run the doctor's checks before dockerd starts.
     #[serde(default)]
     pub doctor: bool,
+    /// `dockerd --version` of the cell's dockerd, as the host read it, for
+    /// the doctor.
+    #[serde(default)]
+    pub dockerd_version: Option<String>,
 }
 
 /// One protocol line from the agent.

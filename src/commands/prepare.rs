@@ -89,6 +89,12 @@ pub fn prepare(
         };
         let mut cells = matrix::expand(&scenario, &resolved.axes, &filters);
         fall_back_to_a_runc_that_runs(&mut cells);
+        for cell in &mut cells {
+            cell.settings.dockerd_version = resolved
+                .dockerd_versions
+                .get(&cell.settings.dockerd)
+                .cloned();
+        }
         if let Some(shard) = config.shard {
             cells = matrix::shard(cells, shard);
         }

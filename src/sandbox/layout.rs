@@ -119,6 +119,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         busybox: s.busybox.clone(),
         work_size_mb: s.work_size_mb,
         doctor: s.doctor,
+        dockerd_version: s.dockerd_version.clone(),
     }
 }
 
