@@ -127,6 +127,7 @@ pub fn install_hint(name: &str) -> String {
         }
         "busybox" => "install it with `apt-get install busybox-static`".to_owned(),
         "unshare" => "install it with `apt-get install util-linux`".to_owned(),
+        "docker-registry" => "install it with `apt-get install docker-registry`".to_owned(),
         _ => "run `scripts/setup.sh`, which installs everything dindcheck needs".to_owned(),
     }
 }

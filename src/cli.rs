@@ -344,6 +344,12 @@ pub enum DepthArg {
     Ready,
     /// Also run a container.
     Container,
+    /// Also push, pull back and run the image (registry on loopback).
+    Pull,
+    /// Also run containers on the default bridge.
+    Network,
+    /// Also build a Dockerfile and run the result.
+    Build,
 }
 
 impl From<DepthArg> for Depth {
@@ -351,6 +357,9 @@ impl From<DepthArg> for Depth {
         match d {
             DepthArg::Ready => Depth::Ready,
             DepthArg::Container => Depth::Container,
+            DepthArg::Pull => Depth::Pull,
+            DepthArg::Network => Depth::Network,
+            DepthArg::Build => Depth::Build,
         }
     }
 }

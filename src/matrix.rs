@@ -56,6 +56,8 @@ pub struct CellSettings {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: std::path::PathBuf,
+    /// The registry binary for the `pull` depth.
+    pub registry: std::path::PathBuf,
     /// Size of dockerd's state tmpfs in MiB.
     pub work_size_mb: Option<u64>,
     /// Run the doctor's checks in the sandbox before dockerd.
@@ -209,6 +211,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         depth: scenario.depth,
         timeout_secs: scenario.timeout_secs,
         busybox: scenario.busybox.clone(),
+        registry: scenario.registry.clone(),
         work_size_mb: scenario.work_size_mb,
         doctor: true,
     };

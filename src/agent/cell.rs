@@ -115,6 +115,9 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         dockerd_start_to_api_ms: None,
         dockerd_start_to_exit_ms: None,
         container_ms: None,
+        pull_ms: None,
+        network_ms: None,
+        build_ms: None,
         doctor_ms: None,
         doctor: None,
     };
@@ -236,13 +239,20 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     let info_started = Instant::now();
     result.dockerd = client.info().ok();
     result.info_ms = Some(millis(info_started.elapsed()));
-    if spec.depth == Depth::Container {
+    if spec.depth >= Depth::Container {
         let probe_started = Instant::now();
-        let (outcome, detail) = probe_container(&client, &spec.busybox, deadline);
+        let (mut outcome, mut detail) = probe_container(&client, &spec.busybox, deadline);
         result.container_ms = Some(millis(probe_started.elapsed()));
+        if outcome == Outcome::ContainerOk && spec.depth > Depth::Container {
+            let mut times = super::depths::DepthTimes::default();
+            (outcome, detail) = super::depths::probe_deeper(&client, spec, deadline, &mut times);
+            result.pull_ms = times.pull;
+            result.network_ms = times.network;
+            result.build_ms = times.build;
+        }
         result.outcome = outcome;
         result.detail = detail;
-        let died = if outcome == Outcome::ContainerFailed {
+        let died = if outcome.is_probe_failure() {
             // A probe that failed because dockerd is going down: give the
             // exit a moment to be seen.
             dockerd.wait_until(Instant::now() + Duration::from_millis(500))

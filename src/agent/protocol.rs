@@ -51,6 +51,9 @@ pub struct AgentSpec {
     pub timeout_ms: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// The registry binary the `pull` depth starts on loopback.
+    #[serde(default)]
+    pub registry: PathBuf,
     /// Size of the work tmpfs in MiB, when limited.
     #[serde(default)]
     pub work_size_mb: Option<u64>,
@@ -106,6 +109,15 @@ pub struct AgentResult {
     pub info_ms: Option<u64>,
     /// The container probe's duration.
     pub container_ms: Option<u64>,
+    /// The pull probe's duration.
+    #[serde(default)]
+    pub pull_ms: Option<u64>,
+    /// The network probe's duration.
+    #[serde(default)]
+    pub network_ms: Option<u64>,
+    /// The build probe's duration.
+    #[serde(default)]
+    pub build_ms: Option<u64>,
     /// How long the doctor's checks took, before dockerd started.
     #[serde(default)]
     pub doctor_ms: Option<u64>,

@@ -110,10 +110,20 @@ impl Prediction {
                 !self.daemon_starts() && self.signature.as_deref() == signature
             }
             Outcome::Ready => self.daemon_starts(),
-            Outcome::ContainerOk => self.daemon_starts() && self.container.is_none(),
             Outcome::ContainerFailed => {
                 self.daemon_starts() && self.container.as_deref() == signature
             }
+            // Past the container the doctor predicts only what it can see
+            // before dockerd starts: that dockerd starts and that images
+            // unpack and containers run. Pull, network and build failures
+            // beyond that are not its prediction to make.
+            Outcome::ContainerOk
+            | Outcome::PullOk
+            | Outcome::PullFailed
+            | Outcome::NetworkOk
+            | Outcome::NetworkFailed
+            | Outcome::BuildOk
+            | Outcome::BuildFailed => self.daemon_starts() && self.container.is_none(),
             Outcome::Timeout | Outcome::Error => false,
         }
     }

@@ -117,6 +117,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths) -> AgentSpec {
         depth: s.depth,
         timeout_ms: s.timeout_secs * 1000,
         busybox: s.busybox.clone(),
+        registry: s.registry.clone(),
         work_size_mb: s.work_size_mb,
         doctor: s.doctor,
         dockerd_version: s.dockerd_version.clone(),

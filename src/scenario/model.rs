@@ -150,6 +150,10 @@ pub struct ProbeSection {
     /// The static binary packed into the probe image.
     #[serde(default = "default_busybox")]
     pub busybox: String,
+    /// The registry the `pull` depth starts on loopback inside the sandbox
+    /// (Debian's docker-registry, distribution 2.8).
+    #[serde(default = "default_registry")]
+    pub registry: String,
     /// Size of the tmpfs that holds dockerd's state, in MiB (default: the
     /// tmpfs default, half of RAM). A small value provokes a full disk.
     #[serde(default)]
@@ -162,6 +166,7 @@ impl Default for ProbeSection {
             depth: Depth::default(),
             timeout_secs: default_timeout_secs(),
             busybox: default_busybox(),
+            registry: default_registry(),
             work_size_mb: None,
         }
     }
@@ -175,8 +180,14 @@ fn default_busybox() -> String {
     "/bin/busybox".to_owned()
 }
 
-/// How far a cell's probe goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+fn default_registry() -> String {
+    "/usr/bin/docker-registry".to_owned()
+}
+
+/// How far a cell's probe goes; each depth includes the ones before it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Depth {
     /// Stop once `GET /_ping` answers and `GET /info` was read.
@@ -184,6 +195,25 @@ pub enum Depth {
     Ready,
     /// Also load a one-file image and run a container with `--network none`.
     Container,
+    /// Also push that image to a registry on loopback inside the sandbox,
+    /// remove it, pull it back and run it.
+    Pull,
+    /// Also run containers on the default bridge: an address, the gateway
+    /// and another container over TCP, and a published port.
+    Network,
+    /// Also build a two-step Dockerfile FROM the probe image and run it.
+    Build,
+}
+
+impl Depth {
+    /// Every depth, shallowest first.
+    pub const ALL: [Depth; 5] = [
+        Depth::Ready,
+        Depth::Container,
+        Depth::Pull,
+        Depth::Network,
+        Depth::Build,
+    ];
 }
 
 impl fmt::Display for Depth {
@@ -191,6 +221,9 @@ impl fmt::Display for Depth {
         f.write_str(match self {
             Depth::Ready => "ready",
             Depth::Container => "container",
+            Depth::Pull => "pull",
+            Depth::Network => "network",
+            Depth::Build => "build",
         })
     }
 }

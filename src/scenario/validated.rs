@@ -70,6 +70,8 @@ pub struct Scenario {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// The registry binary for the `pull` depth.
+    pub registry: PathBuf,
     /// Size of dockerd's state tmpfs in MiB.
     pub work_size_mb: Option<u64>,
     /// The axes, in order.
@@ -278,6 +280,7 @@ pub fn validate(
         depth: file.probe.depth,
         timeout_secs: file.probe.timeout_secs,
         busybox: PathBuf::from(file.probe.busybox),
+        registry: PathBuf::from(file.probe.registry),
         work_size_mb: file.probe.work_size_mb,
         axes,
         include: file.include,
