@@ -87,7 +87,8 @@ fn assert_cell_invariants(cell: &Value) {
             assert!(cell["signature"].is_string(), "{id}: {cell}");
             assert!(cell["timings_ms"]["dockerd_start_to_exit"].is_u64(), "{id}");
         }
-        "ready" | "container-ok" | "container-failed" => {
+        "ready" | "container-ok" | "container-failed" | "pull-ok" | "pull-failed"
+        | "network-ok" | "network-failed" | "build-ok" | "build-failed" => {
             assert!(
                 log_text.contains("API listen on"),
                 "{id}: {}",
@@ -280,6 +281,62 @@ fn container_probe_runs_a_one_file_image_under_runsc_and_natively() {
         assert!(only["timings_ms"]["container"].is_u64());
         assert_nothing_left(pid);
     }
+}
+
+/// The depths past one container, for real on runsc 20240729 (dockerd 20.10,
+/// cgroupfs, no iptables): a registry on loopback in the sandbox (push,
+/// remove, pull, run), containers on the default bridge (gateway, each
+/// other, a published port) and a build. With `--bridge=none` the same cell
+/// gets as far as the pull and fails the network with no address.
+#[test]
+fn pull_network_and_build_depths_run_for_real_in_gvisor() {
+    let Some((_, new)) = real_runtimes() else {
+        return;
+    };
+    if need(
+        Path::new("/usr/bin/docker-registry").exists().then_some(()),
+        "docker-registry (apt-get install docker-registry)",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "depths",
+        "name: depths\nsandbox: runsc\ndockerd:\n  args: [--exec-opt, native.cgroupdriver=cgroupfs, \
+         --iptables=false]\nprobe:\n  depth: build\n  timeout_secs: 120\naxes:\n  bridge: [default, none]\n",
+    );
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        new.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let report = read_report(&out.join("report.json"));
+    assert_eq!(report["scenario"]["depth"], "build");
+    let full = cell(&report, &[("bridge", "default")]);
+    assert_cell_invariants(full);
+    assert_eq!(full["outcome"], "build-ok", "{full}");
+    for step in ["container", "pull", "network", "build"] {
+        assert!(full["timings_ms"][step].is_u64(), "{step}: {full}");
+    }
+    let no_bridge = cell(&report, &[("bridge", "none")]);
+    assert_eq!(no_bridge["outcome"], "network-failed", "{no_bridge}");
+    assert_eq!(
+        no_bridge["signature"], "default-bridge-absent",
+        "{no_bridge}"
+    );
+    assert!(no_bridge["timings_ms"]["pull"].is_u64(), "{no_bridge}");
+    assert!(no_bridge["timings_ms"]["build"].is_null(), "{no_bridge}");
 }
 
 /// A scenario whose dockerd is the fake one, in `mode`.
