@@ -76,6 +76,41 @@ pub fn locate(name: &str) -> Result<Binary, BinaryError> {
     Ok(Binary { path, version })
 }
 
+/// The global flags a runsc defines, from `runsc flags` (names without the
+/// leading dash).
+///
+/// # Errors
+/// [`BinaryError::Version`] when `runsc flags` cannot run or fails.
+pub fn runsc_flags(path: &Path) -> Result<Vec<String>, BinaryError> {
+    let output = Command::new(path)
+        .arg("flags")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| BinaryError::Version {
+            path: path.to_owned(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(BinaryError::Version {
+            path: path.to_owned(),
+            source: std::io::Error::other(format!("`flags` exited with {}", output.status)),
+        });
+    }
+    // Go's flag package prints the usage to stderr; runsc's `flags` to stdout.
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Ok(parse_flag_names(&text))
+}
+
+/// Flag names from Go flag usage text: lines `  -name [type]`.
+fn parse_flag_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("  -"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Resolves `name` to an absolute path, like `command -v`.
 pub fn which(name: &str) -> Option<PathBuf> {
     if name.contains('/') {
@@ -145,6 +180,19 @@ mod tests {
     #[case("Docker version 26.1.5+dfsg1, build 411e817", "26.1.5")]
     fn labels_from_versions(#[case] line: &str, #[case] label: &str) {
         assert_eq!(version_label(line).as_deref(), Some(label));
+    }
+
+    #[test]
+    fn flag_names_come_from_go_usage_lines() {
+        let text = "  -TESTONLY-allow-packet-endpoint-write\n    \tTEST ONLY\n  -net-raw runsc exec\n    \tenable raw sockets\n  -platform string\n";
+        assert_eq!(
+            parse_flag_names(text),
+            [
+                "TESTONLY-allow-packet-endpoint-write",
+                "net-raw",
+                "platform"
+            ]
+        );
     }
 
     #[test]

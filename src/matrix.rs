@@ -33,6 +33,9 @@ pub struct CellSettings {
     pub runsc: Option<String>,
     /// Global runsc flags.
     pub runsc_flags: Vec<String>,
+    /// Allow packet socket writes: `commands::prepare` adds the flag as the
+    /// cell's runsc spells it.
+    pub packet_write: bool,
     /// The cgroup layout to mount.
     pub cgroups: CgroupLayout,
     /// The dockerd binary.
@@ -200,6 +203,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         sandbox: scenario.sandbox,
         runsc: None,
         runsc_flags: scenario.runsc_flags.clone(),
+        packet_write: false,
         cgroups: scenario.cgroups.clone(),
         dockerd: scenario.dockerd.clone(),
         dockerd_version: None,
@@ -236,6 +240,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         if let Some(layout) = &spec.cgroups {
             settings.cgroups = layout.clone();
         }
+        settings.packet_write |= spec.packet_write;
         if let Some(userns) = spec.userns {
             settings.userns = userns;
         }

@@ -339,6 +339,63 @@ fn pull_network_and_build_depths_run_for_real_in_gvisor() {
     assert!(no_bridge["timings_ms"]["build"].is_null(), "{no_bridge}");
 }
 
+/// runsc flags per release: `packet_write` is spelled as each Debian runsc
+/// spells it (both only know the TESTONLY name), and the documented spelling
+/// passed as written is a cell `error` carrying runsc's own words.
+#[test]
+fn runsc_flags_are_spelled_per_release_and_unknown_ones_are_cell_errors() {
+    let Some((old, new)) = real_runtimes() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "flags",
+        "name: flags\nsandbox: runsc\ndockerd:\n  args: [--iptables=false]\naxes:\n  net:\n    \
+         packet-write: {packet_write: true}\n    documented: {runsc_args: [--allow-packet-socket-write]}\n",
+    );
+    let scenario = scenario.to_str().unwrap();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let args = [
+        "list", scenario, "--runsc", old, "--runsc", new, "--format", "json",
+    ];
+    let (_, output) = run_dindcheck(dir.path(), &args);
+    assert!(output.status.success(), "{}", explain(&args, &output));
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for cell in listed["cells"].as_array().unwrap() {
+        let flags = cell["runsc_flags"].to_string();
+        let wanted = if cell["axes"]["net"] == "packet-write" {
+            "--TESTONLY-allow-packet-endpoint-write"
+        } else {
+            "--allow-packet-socket-write"
+        };
+        assert!(flags.contains(wanted), "{cell}");
+    }
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario,
+        "--runsc",
+        new,
+        "--filter",
+        "net=documented",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let report = read_report(&out.join("report.json"));
+    let only = &cells(&report)[0];
+    assert_eq!(only["outcome"], "error", "{only}");
+    assert_eq!(only["signature"], "runsc-flag-unknown", "{only}");
+    assert_eq!(
+        only["fatal_line"], "flag provided but not defined: -allow-packet-socket-write",
+        "{only}"
+    );
+}
+
 /// A scenario whose dockerd is the fake one, in `mode`.
 fn fake_scenario(dir: &Path, sandbox: &str, mode: &str, timeout: u64) -> PathBuf {
     write_scenario(

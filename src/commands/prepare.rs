@@ -89,6 +89,7 @@ pub fn prepare(
         };
         let mut cells = matrix::expand(&scenario, &resolved.axes, &filters);
         fall_back_to_a_runc_that_runs(&mut cells);
+        spell_packet_write(&mut cells);
         for cell in &mut cells {
             cell.settings.dockerd_version = resolved
                 .dockerd_versions
@@ -253,6 +254,39 @@ fn runc_instead_of_packages(dockerd: &str) -> Option<String> {
     .map(|dir| Path::new(dir).join("runc").display().to_string())
     .find_map(|candidate| binaries::locate(&candidate).ok())
     .map(|runc| runc.path.display().to_string())
+}
+
+/// gVisor's documented flag for packet socket writes (Docker 28 needs it).
+pub const PACKET_WRITE_FLAG: &str = "--allow-packet-socket-write";
+/// The older spelling, the only one both Debian runsc binaries define.
+pub const PACKET_WRITE_FLAG_OLD: &str = "--TESTONLY-allow-packet-endpoint-write";
+
+/// Adds the packet-socket-write flag to the cells that ask for it, spelled
+/// as each cell's runsc spells it (`runsc flags`): the documented name when
+/// the runsc has it, else the older TESTONLY name; when it has neither (or
+/// cannot say), the documented name, which that runsc then rejects and the
+/// cell reports as `error` with runsc's own words (`runsc-flag-unknown`).
+fn spell_packet_write(cells: &mut [Cell]) {
+    let mut known: HashMap<String, Vec<String>> = HashMap::new();
+    for cell in cells.iter_mut().filter(|c| c.settings.packet_write) {
+        let flags = match &cell.settings.runsc {
+            Some(runsc) => known
+                .entry(runsc.clone())
+                .or_insert_with(|| binaries::runsc_flags(Path::new(runsc)).unwrap_or_default()),
+            None => continue,
+        };
+        let has = |flag: &str| {
+            flags
+                .iter()
+                .any(|f| Some(f.as_str()) == flag.strip_prefix("--"))
+        };
+        let spelled = if !has(PACKET_WRITE_FLAG) && has(PACKET_WRITE_FLAG_OLD) {
+            PACKET_WRITE_FLAG_OLD
+        } else {
+            PACKET_WRITE_FLAG
+        };
+        cell.settings.runsc_flags.push(spelled.to_owned());
+    }
 }
 
 fn check_unique_labels(axis: &Axis) -> Result<(), UsageError> {

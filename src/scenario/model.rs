@@ -339,6 +339,12 @@ pub struct ValueSpec {
     /// which makes moby's `userns.RunningInUserNS()` true.
     #[serde(default)]
     pub userns: Option<bool>,
+    /// Allow writes on packet sockets (gVisor's advice for Docker 28), with
+    /// the runsc flag spelled as the cell's runsc spells it
+    /// (`--allow-packet-socket-write`, or `--TESTONLY-allow-packet-endpoint-write`
+    /// in the Debian runsc releases).
+    #[serde(default)]
+    pub packet_write: bool,
 }
 
 /// One axis as written: either a list of labels (a built-in axis gives them

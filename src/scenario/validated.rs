@@ -38,6 +38,11 @@ pub const BUILTIN_AXES: &[(&str, &str)] = &[
         "start dockerd in a user namespace (true or false)",
     ),
     ("platform", "runsc --platform=VALUE"),
+    (
+        "runsc_net",
+        "none, net-raw (runsc --net-raw) or packet-write (--net-raw and packet socket writes, \
+         spelled as each runsc spells it)",
+    ),
     ("runsc_flags", "extra runsc flags, space separated"),
 ];
 
@@ -369,6 +374,19 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
             _ => return Err(format!("`{label}` is not a boolean; use true or false")),
         },
         "platform" => spec.runsc_args = vec![format!("--platform={label}")],
+        "runsc_net" => match label.as_str() {
+            "none" => {}
+            "net-raw" => spec.runsc_args = vec!["--net-raw".to_owned()],
+            "packet-write" => {
+                spec.runsc_args = vec!["--net-raw".to_owned()];
+                spec.packet_write = true;
+            }
+            _ => {
+                return Err(format!(
+                    "`{label}` is not a runsc network setting; use none, net-raw or packet-write"
+                ));
+            }
+        },
         "runsc_flags" => {
             if label != "none" {
                 spec.runsc_args = label.split_whitespace().map(str::to_owned).collect();
@@ -435,6 +453,21 @@ mod tests {
         let value = shorthand_value(axis, label).unwrap();
         assert_eq!(value.spec.dockerd_args, args);
         assert_eq!(value.label, label);
+    }
+
+    #[rstest]
+    #[case("none", &[], false)]
+    #[case("net-raw", &["--net-raw"], false)]
+    #[case("packet-write", &["--net-raw"], true)]
+    fn runsc_net_sets_raw_sockets_and_packet_writes(
+        #[case] label: &str,
+        #[case] args: &[&str],
+        #[case] packet_write: bool,
+    ) {
+        let value = shorthand_value("runsc_net", label).unwrap();
+        assert_eq!(value.spec.runsc_args, args);
+        assert_eq!(value.spec.packet_write, packet_write);
+        assert!(shorthand_value("runsc_net", "raw").is_err());
     }
 
     #[test]
