@@ -25,6 +25,8 @@ enum Need {
     RunscOld,
     RunscNew,
     TrixieDockerd,
+    SidDockerd,
+    DockerRegistry,
     IptablesLegacy,
     Busybox,
 }
@@ -58,6 +60,8 @@ const SKIPS: &[Skip] = &[
             Need::RunscOld,
             Need::RunscNew,
             Need::TrixieDockerd,
+            Need::SidDockerd,
+            Need::DockerRegistry,
             Need::IptablesLegacy,
         ],
     },
@@ -83,6 +87,8 @@ fn paths(need: Need) -> Vec<PathBuf> {
             cache().join("trixie/usr/bin/runsc"),
         )],
         Need::TrixieDockerd => vec![cache().join("trixie/usr/sbin/dockerd")],
+        Need::SidDockerd => vec![cache().join("sid/usr/sbin/dockerd")],
+        Need::DockerRegistry => vec!["/usr/bin/docker-registry".into()],
         Need::IptablesLegacy => vec![cache().join("iptables-legacy/iptables")],
         Need::Busybox => vec!["/bin/busybox".into()],
     }
@@ -135,6 +141,8 @@ fn main() {
         Need::RunscOld,
         Need::RunscNew,
         Need::TrixieDockerd,
+        Need::SidDockerd,
+        Need::DockerRegistry,
         Need::IptablesLegacy,
         Need::Busybox,
     ] {

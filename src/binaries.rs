@@ -111,6 +111,41 @@ pub fn is_runsc_version(line: &str) -> bool {
         .is_some_and(|rest| !rest.trim().is_empty())
 }
 
+/// The global flags a runsc defines, from `runsc flags` (names without the
+/// leading dash).
+///
+/// # Errors
+/// [`BinaryError::Version`] when `runsc flags` cannot run or fails.
+pub fn runsc_flags(path: &Path) -> Result<Vec<String>, BinaryError> {
+    let output = Command::new(path)
+        .arg("flags")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| BinaryError::Version {
+            path: path.to_owned(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(BinaryError::Version {
+            path: path.to_owned(),
+            source: std::io::Error::other(format!("`flags` exited with {}", output.status)),
+        });
+    }
+    // Go's flag package prints the usage to stderr; runsc's `flags` to stdout.
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Ok(parse_flag_names(&text))
+}
+
+/// Flag names from Go flag usage text: lines `  -name [type]`.
+fn parse_flag_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("  -"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Resolves `name` to an absolute path, like `command -v`.
 pub fn which(name: &str) -> Option<PathBuf> {
     if name.contains('/') {
@@ -162,6 +197,7 @@ pub fn install_hint(name: &str) -> String {
         }
         "busybox" => "install it with `apt-get install busybox-static`".to_owned(),
         "unshare" => "install it with `apt-get install util-linux`".to_owned(),
+        "docker-registry" => "install it with `apt-get install docker-registry`".to_owned(),
         _ => "run `scripts/setup.sh`, which installs everything dindcheck needs".to_owned(),
     }
 }
@@ -198,6 +234,19 @@ mod tests {
         let err = locate_runsc("/bin/true").unwrap_err();
         assert!(matches!(err, BinaryError::NotRunsc { .. }), "{err}");
         assert!(err.to_string().contains("is not runsc"), "{err}");
+    }
+
+    #[test]
+    fn flag_names_come_from_go_usage_lines() {
+        let text = "  -TESTONLY-allow-packet-endpoint-write\n    \tTEST ONLY\n  -net-raw runsc exec\n    \tenable raw sockets\n  -platform string\n";
+        assert_eq!(
+            parse_flag_names(text),
+            [
+                "TESTONLY-allow-packet-endpoint-write",
+                "net-raw",
+                "platform"
+            ]
+        );
     }
 
     #[test]

@@ -313,6 +313,10 @@ pub struct DoctorArgs {
     /// overlay and cgroup mounts are then reported as not tested.
     #[arg(long)]
     pub no_probes: bool,
+    /// The dockerd release to predict for (`28.5.2+dfsg4`, or a whole
+    /// `dockerd --version` line), instead of running `dockerd --version`.
+    #[arg(long, value_name = "VERSION")]
+    pub dockerd_version: Option<String>,
     /// The dockerd command line to predict for, after `--` (it may start
     /// with the dockerd binary); none means dockerd's defaults.
     #[arg(last = true, value_name = "DOCKERD ARGS")]
@@ -355,6 +359,12 @@ pub enum DepthArg {
     Ready,
     /// Also run a container.
     Container,
+    /// Also push, pull back and run the image (registry on loopback).
+    Pull,
+    /// Also run containers on the default bridge.
+    Network,
+    /// Also build a Dockerfile and run the result.
+    Build,
 }
 
 impl From<DepthArg> for Depth {
@@ -362,6 +372,9 @@ impl From<DepthArg> for Depth {
         match d {
             DepthArg::Ready => Depth::Ready,
             DepthArg::Container => Depth::Container,
+            DepthArg::Pull => Depth::Pull,
+            DepthArg::Network => Depth::Network,
+            DepthArg::Build => Depth::Build,
         }
     }
 }
@@ -447,6 +460,13 @@ impl Cli {
                 Validated::Doctor(DoctorConfig {
                     dockerd_argv: argv,
                     probes: !args.no_probes,
+                    dockerd_version: args.dockerd_version.map(|v| {
+                        if v.starts_with("Docker version ") {
+                            v
+                        } else {
+                            format!("Docker version {v}")
+                        }
+                    }),
                     format: match args.format {
                         DoctorFormat::Text => DoctorOutput::Text,
                         DoctorFormat::Json => DoctorOutput::Json,

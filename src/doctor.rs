@@ -16,6 +16,7 @@
 mod assess;
 mod cell;
 mod config;
+mod engine;
 mod findings;
 mod gather;
 

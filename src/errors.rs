@@ -136,6 +136,12 @@ pub enum EnvironmentError {
         /// The file.
         path: PathBuf,
     },
+    /// The registry the `pull` depth needs is missing.
+    #[error("{} is missing (the pull probe runs a registry on loopback in the sandbox)", path.display())]
+    Registry {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl EnvironmentError {
@@ -161,6 +167,7 @@ impl EnvironmentError {
                 install_hint(program)
             }
             EnvironmentError::ProbeBinary { .. } => install_hint("busybox"),
+            EnvironmentError::Registry { .. } => install_hint("docker-registry"),
         }
     }
 }

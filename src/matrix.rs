@@ -33,14 +33,24 @@ pub struct CellSettings {
     pub runsc: Option<String>,
     /// Global runsc flags.
     pub runsc_flags: Vec<String>,
+    /// Allow packet socket writes: `commands::prepare` adds the flag as the
+    /// cell's runsc spells it.
+    pub packet_write: bool,
     /// The cgroup layout to mount.
     pub cgroups: CgroupLayout,
     /// What the OCI bundle starts from (`runsc-oci` cells).
     pub oci: OciBase,
     /// The dockerd binary.
     pub dockerd: String,
+    /// Its `--version` line, once `commands::prepare` has read it.
+    pub dockerd_version: Option<String>,
     /// dockerd's arguments (without the harness's own paths).
     pub dockerd_args: Vec<String>,
+    /// The containerd binary dockerd finds first in its PATH, when given
+    /// (otherwise the one beside dockerd's package, or the system's).
+    pub containerd: Option<String>,
+    /// The runc binary dockerd and containerd find first, when given.
+    pub runc: Option<String>,
     /// dockerd's extra environment.
     pub env: IndexMap<String, String>,
     /// Whether dockerd starts in a user namespace.
@@ -51,6 +61,8 @@ pub struct CellSettings {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: std::path::PathBuf,
+    /// The registry binary for the `pull` depth.
+    pub registry: std::path::PathBuf,
     /// Size of dockerd's state tmpfs in MiB.
     pub work_size_mb: Option<u64>,
     /// Run the doctor's checks in the sandbox before dockerd.
@@ -193,15 +205,20 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         sandbox: scenario.sandbox,
         runsc: None,
         runsc_flags: scenario.runsc_flags.clone(),
+        packet_write: false,
         cgroups: scenario.cgroups.clone(),
         oci: scenario.oci.clone(),
         dockerd: scenario.dockerd.clone(),
+        dockerd_version: None,
         dockerd_args: scenario.dockerd_args.clone(),
+        containerd: None,
+        runc: None,
         env: scenario.dockerd_env.clone(),
         userns: false,
         depth: scenario.depth,
         timeout_secs: scenario.timeout_secs,
         busybox: scenario.busybox.clone(),
+        registry: scenario.registry.clone(),
         work_size_mb: scenario.work_size_mb,
         doctor: true,
     };
@@ -217,9 +234,16 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         if let Some(runsc) = &spec.runsc {
             settings.runsc = Some(runsc.clone());
         }
+        if let Some(containerd) = &spec.containerd {
+            settings.containerd = Some(containerd.clone());
+        }
+        if let Some(runc) = &spec.runc {
+            settings.runc = Some(runc.clone());
+        }
         if let Some(layout) = &spec.cgroups {
             settings.cgroups = layout.clone();
         }
+        settings.packet_write |= spec.packet_write;
         if let Some(userns) = spec.userns {
             settings.userns = userns;
         }

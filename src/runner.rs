@@ -274,6 +274,9 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
         result.timings_ms.dockerd_start_to_exit = agent.dockerd_start_to_exit_ms;
         result.timings_ms.info = agent.info_ms;
         result.timings_ms.container = agent.container_ms;
+        result.timings_ms.pull = agent.pull_ms;
+        result.timings_ms.network = agent.network_ms;
+        result.timings_ms.build = agent.build_ms;
         result.doctor = agent.doctor;
         if let Some(exit) = agent.dockerd_exit
             && result.outcome == Outcome::DaemonFailed
@@ -393,13 +396,14 @@ fn classify(
         result.timings_ms.last_log_line_to_verdict = u64::try_from(span.as_millis()).ok();
     }
     let classification: Classification = match result.outcome {
-        Outcome::Ready | Outcome::ContainerOk => return,
+        o if o.is_success() => return,
         Outcome::DaemonFailed => signatures.classify_log(&log),
-        Outcome::ContainerFailed => match &result.detail {
+        o if o.is_probe_failure() => match &result.detail {
             Some(detail) => signatures.classify_message(detail),
             None => signatures.classify_log(&log),
         },
-        Outcome::Timeout | Outcome::Error => {
+        // Timeout and Error.
+        _ => {
             let sandbox_log = crate::triage::read_lossy(&result.sandbox_log).unwrap_or_default();
             let from_sandbox = signatures.classify_log(&strip_events(&sandbox_log));
             let from_log = signatures.classify_log(&log);

@@ -9,4 +9,4 @@ mod layout;
 
 pub use backend::{PreflightError, PrepareContext};
 pub use backends::backend_for;
-pub use layout::{CellPaths, agent_spec};
+pub use layout::{CellPaths, agent_spec, package_dirs};

@@ -73,7 +73,12 @@ fn run_both(dir: &Path, scenario: &Path, old: &Path, new: &Path, extra: &[&str])
     // A run with cells that could not run (outcome `error`) exits 4.
     let any_error = cells(&report).iter().any(|c| c["outcome"] == "error");
     let want = if any_error { 4 } else { 0 };
-    assert_eq!(output.status.code(), Some(want), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(want),
+        "{}",
+        explain(&args, &output)
+    );
     for c in cells(&report) {
         assert!(c["leaked"].as_array().unwrap().is_empty(), "{c}");
     }

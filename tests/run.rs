@@ -89,7 +89,8 @@ fn assert_cell_invariants(cell: &Value) {
             assert!(cell["signature"].is_string(), "{id}: {cell}");
             assert!(cell["timings_ms"]["dockerd_start_to_exit"].is_u64(), "{id}");
         }
-        "ready" | "container-ok" | "container-failed" => {
+        "ready" | "container-ok" | "container-failed" | "pull-ok" | "pull-failed"
+        | "network-ok" | "network-failed" | "build-ok" | "build-failed" => {
             assert!(
                 log_text.contains("API listen on"),
                 "{id}: {}",
@@ -292,6 +293,122 @@ fn container_probe_runs_a_one_file_image_under_runsc_and_natively() {
         assert!(only["timings_ms"]["container"].is_u64());
         assert_nothing_left(pid);
     }
+}
+
+/// The depths past one container, for real on runsc 20240729 (dockerd 20.10,
+/// cgroupfs, no iptables): a registry on loopback in the sandbox (push,
+/// remove, pull, run), containers on the default bridge (gateway, each
+/// other, a published port) and a build. With `--bridge=none` the same cell
+/// gets as far as the pull and fails the network with no address.
+#[rstest]
+#[timeout(Duration::from_secs(1200))]
+#[cfg_attr(
+    dindcheck_skip_all_runtimes,
+    ignore = "needs all scripts/setup.sh installs: root, runsc 20221219 and 20240729, dockerd 20.10, 26.1 and 28.5, iptables-legacy, docker-registry"
+)]
+fn pull_network_and_build_depths_run_for_real_in_gvisor() {
+    let (_, new) = real_runtimes();
+    need(
+        Path::new("/usr/bin/docker-registry").exists().then_some(()),
+        "docker-registry (apt-get install docker-registry)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "depths",
+        "name: depths\nsandbox: runsc\ndockerd:\n  args: [--exec-opt, native.cgroupdriver=cgroupfs, \
+         --iptables=false]\nprobe:\n  depth: build\n  timeout_secs: 120\naxes:\n  bridge: [default, none]\n",
+    );
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        new.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let report = read_report(&out.join("report.json"));
+    assert_eq!(report["scenario"]["depth"], "build");
+    let full = cell(&report, &[("bridge", "default")]);
+    assert_cell_invariants(full);
+    assert_eq!(full["outcome"], "build-ok", "{full}");
+    for step in ["container", "pull", "network", "build"] {
+        assert!(full["timings_ms"][step].is_u64(), "{step}: {full}");
+    }
+    let no_bridge = cell(&report, &[("bridge", "none")]);
+    assert_eq!(no_bridge["outcome"], "network-failed", "{no_bridge}");
+    assert_eq!(
+        no_bridge["signature"], "default-bridge-absent",
+        "{no_bridge}"
+    );
+    assert!(no_bridge["timings_ms"]["pull"].is_u64(), "{no_bridge}");
+    assert!(no_bridge["timings_ms"]["build"].is_null(), "{no_bridge}");
+}
+
+/// runsc flags per release: `packet_write` is spelled as each Debian runsc
+/// spells it (both only know the TESTONLY name), and the documented spelling
+/// passed as written is a cell `error` carrying runsc's own words.
+#[rstest]
+#[timeout(Duration::from_secs(600))]
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
+fn runsc_flags_are_spelled_per_release_and_unknown_ones_are_cell_errors() {
+    let (old, new) = real_runtimes();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "flags",
+        "name: flags\nsandbox: runsc\ndockerd:\n  args: [--iptables=false]\naxes:\n  net:\n    \
+         packet-write: {packet_write: true}\n    documented: {runsc_args: [--allow-packet-socket-write]}\n",
+    );
+    let scenario = scenario.to_str().unwrap();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let args = [
+        "list", scenario, "--runsc", old, "--runsc", new, "--format", "json",
+    ];
+    let (_, output) = run_dindcheck(dir.path(), &args);
+    assert!(output.status.success(), "{}", explain(&args, &output));
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for cell in listed["cells"].as_array().unwrap() {
+        let flags = cell["runsc_flags"].to_string();
+        let wanted = if cell["axes"]["net"] == "packet-write" {
+            "--TESTONLY-allow-packet-endpoint-write"
+        } else {
+            "--allow-packet-socket-write"
+        };
+        assert!(flags.contains(wanted), "{cell}");
+    }
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        scenario,
+        "--runsc",
+        new,
+        "--filter",
+        "net=documented",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    let (pid, output) = run_dindcheck(dir.path(), &args);
+    // An error cell makes the run exit 4, whatever the expectations say.
+    assert_eq!(output.status.code(), Some(4), "{}", explain(&args, &output));
+    assert_nothing_left(pid);
+    let report = read_report(&out.join("report.json"));
+    let only = &cells(&report)[0];
+    assert_eq!(only["outcome"], "error", "{only}");
+    assert_eq!(only["signature"], "runsc-flag-unknown", "{only}");
+    assert_eq!(
+        only["fatal_line"], "flag provided but not defined: -allow-packet-socket-write",
+        "{only}"
+    );
 }
 
 /// A scenario whose dockerd is the fake one, in `mode`.
@@ -1114,7 +1231,7 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
 #[timeout(Duration::from_secs(1200))]
 #[cfg_attr(
     dindcheck_skip_all_runtimes,
-    ignore = "needs all scripts/setup.sh installs: root, runsc 20221219 and 20240729, dockerd 20.10 and 26.1, iptables-legacy"
+    ignore = "needs all scripts/setup.sh installs: root, runsc 20221219 and 20240729, dockerd 20.10, 26.1 and 28.5, iptables-legacy, docker-registry"
 )]
 fn the_legacy_iptables_backend_fails_later_in_gvisor_than_nft() {
     let (_, new) = real_runtimes();

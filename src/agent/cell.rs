@@ -117,6 +117,9 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         dockerd_start_to_api_ms: None,
         dockerd_start_to_exit_ms: None,
         container_ms: None,
+        pull_ms: None,
+        network_ms: None,
+        build_ms: None,
         doctor_ms: None,
         doctor: None,
     };
@@ -126,6 +129,10 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         return result;
     }
     if let Err(message) = prepare_work_dir(&spec.work_dir, spec.work_size_mb, mount) {
+        result.detail = Some(message);
+        return result;
+    }
+    if let Err(message) = link_helpers(&spec.work_dir.join("bin"), &spec.path_links) {
         result.detail = Some(message);
         return result;
     }
@@ -177,6 +184,7 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             userns: spec.userns.then_some(USERNS_IDS),
             scratch: &spec.work_dir,
             timeout: DOCTOR_TIMEOUT,
+            dockerd_version: spec.dockerd_version.as_deref(),
         };
         match crate::doctor::examine_cell(&request) {
             Ok(report) => result.doctor = Some(Box::new(report)),
@@ -239,13 +247,20 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     let info_started = Instant::now();
     result.dockerd = client.info().ok();
     result.info_ms = Some(millis(info_started.elapsed()));
-    if spec.depth == Depth::Container {
+    if spec.depth >= Depth::Container {
         let probe_started = Instant::now();
-        let (outcome, detail) = probe_container(&client, &spec.busybox, deadline);
+        let (mut outcome, mut detail) = probe_container(&client, &spec.busybox, deadline);
         result.container_ms = Some(millis(probe_started.elapsed()));
+        if outcome == Outcome::ContainerOk && spec.depth > Depth::Container {
+            let mut times = super::depths::DepthTimes::default();
+            (outcome, detail) = super::depths::probe_deeper(&client, spec, deadline, &mut times);
+            result.pull_ms = times.pull;
+            result.network_ms = times.network;
+            result.build_ms = times.build;
+        }
         result.outcome = outcome;
         result.detail = detail;
-        let died = if outcome == Outcome::ContainerFailed {
+        let died = if outcome.is_probe_failure() {
             // A probe that failed because dockerd is going down: give the
             // exit a moment to be seen.
             dockerd.wait_until(Instant::now() + Duration::from_millis(500))
@@ -350,6 +365,30 @@ fn prepare_work_dir(dir: &Path, size_mb: Option<u64>, mount: bool) -> Result<(),
     for sub in ["data", "exec", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))
             .map_err(|e| format!("failed to create {}: {e}", dir.join(sub).display()))?;
+    }
+    Ok(())
+}
+
+/// Makes the links that put the cell's chosen containerd and runc first in
+/// dockerd's PATH (`dir` is on the work tmpfs). A link whose target does not
+/// exist is left out, so the next directory in PATH answers for that name.
+fn link_helpers(dir: &Path, links: &[(String, PathBuf)]) -> Result<(), String> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("failed to create {}: {e}", dir.display()))?;
+    for (name, target) in links {
+        if !target.exists() {
+            continue;
+        }
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(target, &link).map_err(|e| {
+            format!(
+                "failed to link {} to {}: {e}",
+                link.display(),
+                target.display()
+            )
+        })?;
     }
     Ok(())
 }

@@ -58,18 +58,30 @@ pub struct AgentSpec {
     pub dockerd_argv: Vec<String>,
     /// Extra environment for dockerd.
     pub env: Vec<(String, String)>,
+    /// Symbolic links (name, target) the agent makes in `work_dir/bin`,
+    /// which then comes first in dockerd's PATH: the containerd and runc a
+    /// scenario chose. A link whose target does not exist is left out.
+    #[serde(default)]
+    pub path_links: Vec<(String, PathBuf)>,
     /// How far to probe.
     pub depth: Depth,
     /// From dockerd's start to the verdict, in milliseconds.
     pub timeout_ms: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// The registry binary the `pull` depth starts on loopback.
+    #[serde(default)]
+    pub registry: PathBuf,
     /// Size of the work tmpfs in MiB, when limited.
     #[serde(default)]
     pub work_size_mb: Option<u64>,
     /// Run the doctor's checks before dockerd starts.
     #[serde(default)]
     pub doctor: bool,
+    /// `dockerd --version` of the cell's dockerd, as the host read it, for
+    /// the doctor.
+    #[serde(default)]
+    pub dockerd_version: Option<String>,
 }
 
 /// One protocol line from the agent.
@@ -115,6 +127,15 @@ pub struct AgentResult {
     pub info_ms: Option<u64>,
     /// The container probe's duration.
     pub container_ms: Option<u64>,
+    /// The pull probe's duration.
+    #[serde(default)]
+    pub pull_ms: Option<u64>,
+    /// The network probe's duration.
+    #[serde(default)]
+    pub network_ms: Option<u64>,
+    /// The build probe's duration.
+    #[serde(default)]
+    pub build_ms: Option<u64>,
     /// How long the doctor's checks took, before dockerd started.
     #[serde(default)]
     pub doctor_ms: Option<u64>,

@@ -30,6 +30,8 @@ pub struct DoctorConfig {
     pub dockerd_argv: Vec<String>,
     /// Run the probes that need fresh namespaces (root).
     pub probes: bool,
+    /// dockerd's `--version` line, when given (`--dockerd-version`).
+    pub dockerd_version: Option<String>,
     /// What to print.
     pub format: DoctorFormat,
 }
@@ -43,6 +45,7 @@ pub fn run(config: &DoctorConfig, terminal: &Terminal) -> Result<u8, HarnessErro
     let options = DoctorOptions {
         dockerd_argv: config.dockerd_argv.clone(),
         probes: config.probes,
+        dockerd_version: config.dockerd_version.clone(),
         ..DoctorOptions::default()
     };
     let report = examine(&options);

@@ -91,6 +91,8 @@ fn cell_json(c: &Cell) -> serde_json::Value {
         "oci": oci.then(|| c.settings.oci.to_string()),
         "dockerd": c.settings.dockerd,
         "dockerd_args": c.settings.dockerd_args,
+        "containerd": c.settings.containerd,
+        "runc": c.settings.runc,
     })
 }
 

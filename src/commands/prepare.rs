@@ -3,12 +3,13 @@
 //! `--shard`, and expand it into cells.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::binaries::{self, Binary, version_label};
 use crate::classify::SignatureSet;
 use crate::errors::{EnvironmentError, HarnessError, UsageError};
 use crate::matrix::{self, Cell, Shard};
+use crate::sandbox::package_dirs;
 use crate::scenario::{
     Axis, AxisValue, RUNSC_AXIS, SandboxKind, Scenario, Selector, ValueSpec, check_selector,
     load_scenario, split_label,
@@ -87,6 +88,14 @@ pub fn prepare(
             .into());
         };
         let mut cells = matrix::expand(&scenario, &resolved.axes, &filters);
+        fall_back_to_a_runc_that_runs(&mut cells);
+        spell_packet_write(&mut cells);
+        for cell in &mut cells {
+            cell.settings.dockerd_version = resolved
+                .dockerd_versions
+                .get(&cell.settings.dockerd)
+                .cloned();
+        }
         if let Some(shard) = config.shard {
             cells = matrix::shard(cells, shard);
         }
@@ -139,6 +148,13 @@ fn resolve_axes(
     let mut axes = scenario.axes.clone();
     for axis in &mut axes {
         for value in &mut axis.values {
+            for helper in [&mut value.spec.containerd, &mut value.spec.runc] {
+                if let Some(name) = helper.clone()
+                    && let Some(binary) = locate(&name)?
+                {
+                    *helper = Some(binary.path.display().to_string());
+                }
+            }
             let Some(path) = value.spec.dockerd.clone() else {
                 continue;
             };
@@ -196,6 +212,83 @@ fn resolve_axes(
         runsc_versions,
         dockerd_versions,
     })
+}
+
+/// A dockerd unpacked from a newer suite would find that suite's runc first
+/// in its PATH (see `sandbox::layout::package_dirs`), and a runc built for a
+/// newer libc does not run here (`GLIBC_2.38' not found`): every container
+/// would fail on it. For such a cell that names no runc, the first system
+/// runc that answers `--version` is linked first in PATH instead. A
+/// package's runc that runs is kept.
+fn fall_back_to_a_runc_that_runs(cells: &mut [Cell]) {
+    let mut decided: HashMap<String, Option<String>> = HashMap::new();
+    for cell in cells {
+        if cell.settings.runc.is_some() {
+            continue;
+        }
+        let dockerd = cell.settings.dockerd.clone();
+        let choice = decided
+            .entry(dockerd.clone())
+            .or_insert_with(|| runc_instead_of_packages(&dockerd));
+        cell.settings.runc.clone_from(choice);
+    }
+}
+
+/// The system runc to use instead of the one dockerd's package dirs would
+/// give, when that one does not run.
+fn runc_instead_of_packages(dockerd: &str) -> Option<String> {
+    let packaged = package_dirs(dockerd)
+        .into_iter()
+        .map(|dir| dir.join("runc"))
+        .find(|runc| runc.exists())?;
+    if binaries::locate(&packaged.display().to_string()).is_ok() {
+        return None;
+    }
+    [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ]
+    .iter()
+    .map(|dir| Path::new(dir).join("runc").display().to_string())
+    .find_map(|candidate| binaries::locate(&candidate).ok())
+    .map(|runc| runc.path.display().to_string())
+}
+
+/// gVisor's documented flag for packet socket writes (Docker 28 needs it).
+pub const PACKET_WRITE_FLAG: &str = "--allow-packet-socket-write";
+/// The older spelling, the only one both Debian runsc binaries define.
+pub const PACKET_WRITE_FLAG_OLD: &str = "--TESTONLY-allow-packet-endpoint-write";
+
+/// Adds the packet-socket-write flag to the cells that ask for it, spelled
+/// as each cell's runsc spells it (`runsc flags`): the documented name when
+/// the runsc has it, else the older TESTONLY name; when it has neither (or
+/// cannot say), the documented name, which that runsc then rejects and the
+/// cell reports as `error` with runsc's own words (`runsc-flag-unknown`).
+fn spell_packet_write(cells: &mut [Cell]) {
+    let mut known: HashMap<String, Vec<String>> = HashMap::new();
+    for cell in cells.iter_mut().filter(|c| c.settings.packet_write) {
+        let flags = match &cell.settings.runsc {
+            Some(runsc) => known
+                .entry(runsc.clone())
+                .or_insert_with(|| binaries::runsc_flags(Path::new(runsc)).unwrap_or_default()),
+            None => continue,
+        };
+        let has = |flag: &str| {
+            flags
+                .iter()
+                .any(|f| Some(f.as_str()) == flag.strip_prefix("--"))
+        };
+        let spelled = if !has(PACKET_WRITE_FLAG) && has(PACKET_WRITE_FLAG_OLD) {
+            PACKET_WRITE_FLAG_OLD
+        } else {
+            PACKET_WRITE_FLAG
+        };
+        cell.settings.runsc_flags.push(spelled.to_owned());
+    }
 }
 
 fn check_unique_labels(axis: &Axis) -> Result<(), UsageError> {

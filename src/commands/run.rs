@@ -328,11 +328,20 @@ fn preflight(p: &Prepared, sharded: bool) -> Result<(), HarnessError> {
         .preflight()
         .map_err(EnvironmentError::Backend)?;
     for cell in &p.cells {
-        if cell.settings.depth == Depth::Container {
+        if cell.settings.depth >= Depth::Container {
             let busybox = &cell.settings.busybox;
             if !crate::engine::image::is_static_elf(busybox).unwrap_or(false) {
                 return Err(EnvironmentError::ProbeBinary {
                     path: busybox.clone(),
+                }
+                .into());
+            }
+        }
+        if cell.settings.depth >= Depth::Pull {
+            let registry = &cell.settings.registry;
+            if crate::binaries::which(&registry.display().to_string()).is_none() {
+                return Err(EnvironmentError::Registry {
+                    path: registry.clone(),
                 }
                 .into());
             }

@@ -13,6 +13,7 @@
 //! availability is runc's check and only fails containers.
 
 use super::config;
+use super::engine::Engine;
 use crate::classify::UNKNOWN;
 use crate::report_format::Outcome;
 use crate::report_format::doctor::{
@@ -35,8 +36,17 @@ enum Stage {
     Iptables,
     /// The default bridge.
     Bridge,
+    /// Only images fail to unpack (docker load, pull, build).
+    Image,
     /// Only containers fail (runc).
     Container,
+}
+
+impl Stage {
+    /// Whether a failure here leaves dockerd running.
+    fn after_start(self) -> bool {
+        matches!(self, Stage::Image | Stage::Container)
+    }
 }
 
 /// One check with what it means for the prediction.
@@ -103,49 +113,57 @@ pub struct Assessment {
     pub prediction: Prediction,
 }
 
-/// The first dockerd major release without the SIOCBRADDBR bridge fallback
-/// and with the graph driver set up after the devices check.
-const DOCKERD_23: u32 = 23;
+/// Versions whose start-ups differ (see `engine`): one of each kind, for
+/// [`dockerd_version_matters`].
+const DISTINCT_ENGINES: [&str; 3] = [
+    "Docker version 20.10.24+dfsg1",
+    "Docker version 26.1.5+dfsg1",
+    "Docker version 28.5.2+dfsg4",
+];
 
-/// Judges `env` for a dockerd configured by `config`.
+/// Judges `env` for a dockerd configured by `config`, with the start-up of
+/// the dockerd release found (or given) in `env.binaries`.
 pub fn assess(env: &Environment, config: &DockerdConfig) -> Assessment {
-    assess_as(env, config, dockerd_major(env))
+    assess_as(env, config, &Engine::from_version(dockerd_version(env)))
 }
 
 /// Whether the version of dockerd could change what [`assess`] and
 /// [`assess_with_flags`] (with the flags `assess` recommends) predict for
-/// `env`: it decides only whether a failed netlink bridge is rescued by the
-/// ioctl fallback and where in the start-up a graph driver failure stops
-/// dockerd. The in-cell doctor asks before it pays for `dockerd --version`.
+/// `env`: whether a failed netlink bridge is rescued by the ioctl fallback,
+/// where in the start-up a graph driver failure stops dockerd, whether
+/// dockerd believes it runs in a user namespace (and so skips its devices
+/// check), and how it unpacks images. The in-cell doctor asks before it
+/// pays for `dockerd --version`, when the version was not given.
 pub fn dockerd_version_matters(env: &Environment, config: &DockerdConfig) -> bool {
-    let predict = |major: Option<u32>| {
-        let plain = assess_as(env, config, major);
+    let predict = |engine: &Engine| {
+        let plain = assess_as(env, config, engine);
         let fixed = assess_as(
             env,
             &config::with_flags(config, &plain.recommended_flags),
-            major,
+            engine,
         );
         (plain.prediction, plain.recommended_flags, fixed.prediction)
     };
-    let unknown = predict(None);
-    [Some(DOCKERD_23 - 1), Some(DOCKERD_23)]
+    let unknown = predict(&Engine::from_version(None));
+    DISTINCT_ENGINES
         .into_iter()
-        .any(|major| predict(major) != unknown)
+        .any(|version| predict(&Engine::from_version(Some(version))) != unknown)
 }
 
-/// [`assess`] for a dockerd of major version `major`.
-fn assess_as(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> Assessment {
+/// [`assess`] for the dockerd release `engine`.
+fn assess_as(env: &Environment, config: &DockerdConfig, engine: &Engine) -> Assessment {
     let rows = vec![
         runtime_row(env),
         capabilities_row(env),
         layout_row(env),
-        devices_row(env),
-        userns_row(env),
+        devices_row(env, engine),
+        userns_row(env, engine),
         driver_row(env, config),
         systemd_row(env, config),
         iptables_row(env, config),
-        bridge_row(env, config, major),
-        storage_row(env, config, major),
+        bridge_row(env, config, engine),
+        storage_row(env, config, engine),
+        image_row(env, engine),
         binaries_row(env),
         namespaces_row(env),
     ]
@@ -183,11 +201,11 @@ fn predict(rows: &[Row]) -> Prediction {
     failing.sort_by_key(|(stage, _)| *stage);
     let container = failing
         .iter()
-        .find(|(stage, _)| *stage == Stage::Container)
+        .find(|(stage, _)| stage.after_start())
         .map(|(_, sig)| (*sig).to_owned());
     let daemon: Vec<String> = failing
         .iter()
-        .filter(|(stage, _)| *stage != Stage::Container)
+        .filter(|(stage, _)| !stage.after_start())
         .map(|(_, sig)| (*sig).to_owned())
         .collect();
     let untested: Vec<&str> = rows
@@ -230,16 +248,13 @@ fn predict(rows: &[Row]) -> Prediction {
     }
 }
 
-/// The major version of the dockerd found, if known (20 for 20.10.24).
-fn dockerd_major(env: &Environment) -> Option<u32> {
-    let version = env
-        .binaries
+/// `dockerd --version` of the dockerd found (or the version given), if known.
+fn dockerd_version(env: &Environment) -> Option<&str> {
+    env.binaries
         .iter()
         .find(|b| b.name == "dockerd")?
         .version
-        .as_deref()?;
-    let label = crate::binaries::version_label(version)?;
-    label.split('.').next()?.parse().ok()
+        .as_deref()
 }
 
 fn is_gvisor(env: &Environment) -> bool {
@@ -320,7 +335,7 @@ fn layout_row(env: &Environment) -> Option<Row> {
     Some(Row::ok("cgroup-layout", found))
 }
 
-fn devices_row(env: &Environment) -> Option<Row> {
+fn devices_row(env: &Environment, engine: &Engine) -> Option<Row> {
     let cg = &env.cgroups;
     let name = "devices-cgroup";
     let signature = "devices-cgroup-missing";
@@ -378,23 +393,33 @@ fn devices_row(env: &Environment) -> Option<Row> {
                 .to_owned(),
         ),
     };
-    if env.userns.in_userns {
+    if engine.believes_in_userns(&env.userns) {
         return Some(Row::ok(
             name,
-            format!("{found}; dockerd skips the check in a user namespace"),
+            format!(
+                "{found}; {} skips the check, believing it runs in a user namespace",
+                engine.name()
+            ),
         ));
     }
     Some(Row::fails(name, found, Stage::Devices, signature, fix.clone()).action(fix))
 }
 
-fn userns_row(env: &Environment) -> Option<Row> {
+fn userns_row(env: &Environment, engine: &Engine) -> Option<Row> {
     let map = env.userns.uid_map.as_deref().unwrap_or("absent");
+    let how = engine.describe_userns_test(&env.userns);
+    let dockerd = engine.name();
     Some(Row::ok(
         "user-namespace",
-        if env.userns.in_userns {
-            format!("in a user namespace (uid_map `{map}`): dockerd skips its devices check")
-        } else {
-            format!("the initial user namespace (uid_map `{map}`)")
+        match (engine.believes_in_userns(&env.userns), env.userns.in_userns) {
+            (true, true) => {
+                format!("in a user namespace (uid_map `{map}`): {dockerd} skips its devices check")
+            }
+            (true, false) => format!(
+                "uid_map `{map}` is the initial namespace's, but {dockerd} believes it runs in a \
+                 user namespace ({how}) and skips its devices check"
+            ),
+            (false, _) => format!("the initial user namespace (uid_map `{map}`; {how})"),
         },
     ))
 }
@@ -605,7 +630,7 @@ fn iptables_row(env: &Environment, config: &DockerdConfig) -> Option<Row> {
     }
 }
 
-fn bridge_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> Option<Row> {
+fn bridge_row(env: &Environment, config: &DockerdConfig, engine: &Engine) -> Option<Row> {
     let name = "bridge";
     if config.bridge.as_deref() == Some("none") {
         return Some(Row::ok(
@@ -615,7 +640,7 @@ fn bridge_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> 
     }
     let br = &env.bridge;
     // dockerd 20.10 falls back to the SIOCBRADDBR ioctl; 26.1 does not.
-    let ioctl_counts = major.is_none_or(|m| m < DOCKERD_23);
+    let ioctl_counts = engine.has_bridge_ioctl_fallback();
     match (&br.netlink, &br.ioctl) {
         (ProbeResult::Ok, _) => Some(Row::ok(
             name,
@@ -684,12 +709,12 @@ fn bridge_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> 
     }
 }
 
-fn storage_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) -> Option<Row> {
+fn storage_row(env: &Environment, config: &DockerdConfig, engine: &Engine) -> Option<Row> {
     let name = "storage";
     let st = &env.storage;
     let backing = st.backing_fs.as_deref().unwrap_or("unknown");
     let root = st.data_root.display();
-    let stage = if major.is_some_and(|m| m >= DOCKERD_23) {
+    let stage = if engine.graphdriver_after_devices() {
         Stage::LateGraphdriver
     } else {
         Stage::EarlyGraphdriver
@@ -746,12 +771,64 @@ fn storage_row(env: &Environment, config: &DockerdConfig, major: Option<u32>) ->
     }
 }
 
+/// Unpacking an image (docker load, pull, build): dockerd remounts / as a
+/// recursive slave in a mount namespace of its own first, except 20.10 in
+/// what it believes is a user namespace, which uses a plain chroot.
+fn image_row(env: &Environment, engine: &Engine) -> Option<Row> {
+    let name = "image-unpack";
+    if engine.believes_in_userns(&env.userns) && !engine.remounts_root_in_userns() {
+        return Some(Row::ok(
+            name,
+            format!(
+                "{} unpacks image layers with a plain chroot in a user namespace",
+                engine.name()
+            ),
+        ));
+    }
+    let probe = &env.storage.root_slave;
+    match probe {
+        ProbeResult::Ok => Some(Row::ok(
+            name,
+            "/ can be made a recursive slave mount, as dockerd does before it unpacks an image \
+             layer"
+                .to_owned(),
+        )),
+        ProbeResult::Failed { .. } => Some(Row::fails(
+            name,
+            format!(
+                "{} remounts / (MS_REC|MS_SLAVE) before it unpacks an image layer, and this \
+                 sandbox refuses that: {}; dockerd starts, but no image can be loaded, pulled \
+                 or built",
+                engine.name(),
+                probe.describe()
+            ),
+            Stage::Image,
+            "mount-propagation-unsupported",
+            if is_gvisor(env) {
+                "use runsc 20240729 or later; no dockerd flag avoids the remount".to_owned()
+            } else {
+                "give the sandbox CAP_SYS_ADMIN over its own mount namespace; no dockerd flag \
+                 avoids the remount"
+                    .to_owned()
+            },
+        )),
+        ProbeResult::Skipped { reason } => Some(Row::warning(
+            name,
+            format!("image unpacking (a remount of /) was not probed: {reason}"),
+            None,
+        )),
+    }
+}
+
 fn binaries_row(env: &Environment) -> Option<Row> {
     let parts: Vec<String> = env
         .binaries
         .iter()
         .map(|b| match (&b.path, &b.version) {
-            (Some(_), Some(v)) => format!("{}: {v}", b.name),
+            (Some(_), Some(v)) => match &b.not_queried {
+                Some(why) => format!("{}: {v} ({why})", b.name),
+                None => format!("{}: {v}", b.name),
+            },
             (Some(p), None) => match &b.not_queried {
                 Some(why) => format!("{}: {} (version not queried: {why})", b.name, p.display()),
                 None => format!("{}: {} (version unknown)", b.name, p.display()),
@@ -843,7 +920,17 @@ mod tests {
             kernel: findings::kernel(&snap),
             capabilities: findings::capabilities(&snap),
             cgroups: findings::cgroups(&snap, devices_probe),
-            userns: findings::userns(&snap),
+            userns: UsernsFinding {
+                // Snapshots cannot keep the inode of /proc/self/ns/user; these
+                // are what the live files showed (gVisor numbers its
+                // namespaces from 1, the host has the initial namespace).
+                ns_inode: Some(if gvisor {
+                    124
+                } else {
+                    crate::doctor::engine::PROC_USER_INIT_INO
+                }),
+                ..findings::userns(&snap)
+            },
             systemd: SystemdFinding {
                 pid1: snap.pid1_comm.clone(),
                 running: false,
@@ -882,6 +969,11 @@ mod tests {
                 data_root: PathBuf::from("/tmp/w/data"),
                 backing_fs: Some("tmpfs".to_owned()),
                 overlay: ProbeResult::Ok,
+                root_slave: if old_gvisor {
+                    failed("mount(/, MS_REC|MS_SLAVE)", "EINVAL")
+                } else {
+                    ProbeResult::Ok
+                },
             },
             binaries: vec![BinaryFinding {
                 name: "dockerd".to_owned(),
@@ -1172,7 +1264,10 @@ mod tests {
 
     #[rstest]
     #[case::the_netlink_bridge_works("native", "", false, false, false)]
-    #[case::no_bridge_can_be_made("runsc-20221219", "", false, false, false)]
+    // sid's 28.5 believes it runs in a user namespace in gVisor and skips
+    // the devices check that stops 20.10 and 26.1 there.
+    #[case::no_devices_in_gvisor("runsc-20221219", "", false, false, true)]
+    #[case::no_bridge_can_be_made("runsc-20240729", "--iptables=false", false, false, false)]
     #[case::only_the_ioctl_fallback_works("native", "", true, false, true)]
     #[case::no_bridge_is_wanted("native", "--bridge=none", true, false, false)]
     #[case::the_graphdriver_failure_order(
@@ -1199,6 +1294,62 @@ mod tests {
             env.storage.overlay = failed("mount(overlay)", "ENODEV");
         }
         assert_eq!(dockerd_version_matters(&env, &args(line)), matters);
+    }
+
+    const SID: &str = "Docker version 28.5.2+dfsg4, build 3ef3c07c883be49a2e8097bcf6d2952fce1d70eb";
+    const TRIXIE: &str = "Docker version 26.1.5+dfsg1, build 411e817";
+
+    /// scenarios/dockerd-versions.yaml on runsc 20221219, as the real cells
+    /// ended: 26.1 stops at the devices check, sid's 28.5 skips it and stops
+    /// at the next check, or starts and cannot unpack an image.
+    #[rstest]
+    #[case(TRIXIE, "--iptables=false", Some("devices-cgroup-missing"), None)]
+    #[case(SID, "", Some("iptables-nft-unsupported"), None)]
+    #[case(SID, "--iptables=false", Some("bridge-create-failed"), None)]
+    #[case(
+        SID,
+        "--iptables=false --bridge=none",
+        None,
+        Some("mount-propagation-unsupported")
+    )]
+    fn each_engine_meets_the_old_gvisor_in_its_own_order(
+        #[case] version: &str,
+        #[case] line: &str,
+        #[case] daemon: Option<&str>,
+        #[case] container: Option<&str>,
+    ) {
+        let mut env = env_of("runsc-20221219");
+        env.binaries[0].version = Some(version.to_owned());
+        let a = assess(
+            &env,
+            &args(&format!("--exec-opt native.cgroupdriver=cgroupfs {line}")),
+        );
+        assert_eq!(a.prediction.signature.as_deref(), daemon, "{a:?}");
+        assert_eq!(a.prediction.container.as_deref(), container, "{a:?}");
+        let userns = a
+            .checks
+            .iter()
+            .find(|c| c.name == "user-namespace")
+            .unwrap();
+        assert_eq!(
+            userns
+                .found
+                .contains("believes it runs in a user namespace"),
+            version == SID,
+            "{}",
+            userns.found
+        );
+    }
+
+    #[test]
+    fn on_the_host_sids_dockerd_still_meets_the_devices_check() {
+        let mut env = env_of("native-no-devices");
+        env.binaries[0].version = Some(SID.to_owned());
+        let a = assess(&env, &args("--iptables=false"));
+        assert_eq!(
+            a.prediction.signature.as_deref(),
+            Some("devices-cgroup-missing")
+        );
     }
 
     #[test]

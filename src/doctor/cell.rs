@@ -26,6 +26,9 @@ pub struct CellRequest<'a> {
     pub scratch: &'a Path,
     /// How long the doctor may take.
     pub timeout: Duration,
+    /// `dockerd --version` of the cell's dockerd, known on the host: the
+    /// doctor predicts for that release without running it.
+    pub dockerd_version: Option<&'a str>,
 }
 
 /// Why the in-sandbox doctor gave no report.
@@ -60,6 +63,7 @@ pub fn examine_cell(request: &CellRequest<'_>) -> Result<DoctorReport, CellDocto
         dockerd_argv: request.dockerd_argv.to_vec(),
         versions: VersionQueries::Predictive,
         probe_process: ProbeProcess::Current,
+        dockerd_version: request.dockerd_version.map(str::to_owned),
         ..DoctorOptions::default()
     };
     let mut env: Vec<(OsString, OsString)> = request.env.to_vec();

@@ -145,6 +145,7 @@ pub fn userns(snap: &ProcSnapshot) -> UsernsFinding {
             .as_deref()
             .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
         in_userns,
+        ns_inode: snap.user_ns_inode,
     }
 }
 

@@ -33,6 +33,9 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why [`VersionQueries::Predictive`] left a version out.
 const NOT_PREDICTIVE: &str = "it cannot change the prediction here";
 
+/// Why a version given by the caller was not queried.
+const GIVEN: &str = "given by the caller";
+
 /// Which `--version` queries the doctor runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersionQueries {
@@ -75,6 +78,10 @@ pub struct DoctorOptions {
     pub probe_process: ProbeProcess,
     /// Which `--version` queries to run.
     pub versions: VersionQueries,
+    /// dockerd's version line (`Docker version 28.5.2+dfsg4, build …`), when
+    /// the caller knows it: the doctor then predicts for that release and
+    /// does not run `dockerd --version` (the runner knows every cell's).
+    pub dockerd_version: Option<String>,
 }
 
 impl Default for DoctorOptions {
@@ -86,6 +93,7 @@ impl Default for DoctorOptions {
             probe_timeout: Duration::from_secs(20),
             probe_process: ProbeProcess::Child,
             versions: VersionQueries::All,
+            dockerd_version: None,
         }
     }
 }
@@ -105,8 +113,16 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         .clone()
         .unwrap_or_else(|| "dockerd".to_owned());
     let names = [dockerd_name.as_str(), "containerd", "runc"];
+    let given = options.dockerd_version.as_deref();
     let mut queries: Vec<VersionQuery> = match options.versions {
-        VersionQueries::All => names.iter().map(|name| VersionQuery::start(name)).collect(),
+        VersionQueries::All => names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match given {
+                Some(version) if i == 0 => VersionQuery::given(name, version),
+                _ => VersionQuery::start(name),
+            })
+            .collect(),
         VersionQueries::Predictive => Vec::new(),
     };
     let iptables = locate_iptables();
@@ -146,11 +162,15 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         VersionQueries::All => queries.iter_mut().map(|q| q.finish(deadline)).collect(),
         VersionQueries::Predictive => names
             .iter()
-            .map(|name| BinaryFinding {
-                name: String::new(),
-                path: which(name),
-                version: None,
-                not_queried: Some(NOT_PREDICTIVE.to_owned()),
+            .enumerate()
+            .map(|(i, name)| match given {
+                Some(version) if i == 0 => VersionQuery::given(name, version).finish(deadline),
+                _ => BinaryFinding {
+                    name: String::new(),
+                    path: which(name),
+                    version: None,
+                    not_queried: Some(NOT_PREDICTIVE.to_owned()),
+                },
             })
             .collect(),
     };
@@ -186,6 +206,7 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
             data_root: config.data_root.clone(),
             backing_fs: findings::backing_fs(&snap, &config.data_root),
             overlay: probes.overlay.clone(),
+            root_slave: probes.root_slave.clone(),
         },
         binaries,
         namespaces: NamespaceFinding {
@@ -194,6 +215,7 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         },
     };
     if options.versions == VersionQueries::Predictive
+        && given.is_none()
         && dockerd_version_matters(&env, &config)
         && let Some(dockerd) = env
             .binaries
@@ -361,20 +383,32 @@ fn locate_iptables() -> IptablesFinding {
     }
 }
 
-/// A `--version` query running in the background.
+/// A `--version` query running in the background, or a version given.
 struct VersionQuery {
     path: Option<PathBuf>,
     child: Option<Supervised>,
     dir: Option<tempfile::TempDir>,
+    given: Option<String>,
 }
 
 impl VersionQuery {
+    /// A version the caller knows: nothing runs.
+    fn given(name: &str, version: &str) -> VersionQuery {
+        VersionQuery {
+            path: which(name),
+            child: None,
+            dir: None,
+            given: Some(version.to_owned()),
+        }
+    }
+
     fn start(name: &str) -> VersionQuery {
         let path = which(name);
         let mut query = VersionQuery {
             path: path.clone(),
             child: None,
             dir: None,
+            given: None,
         };
         let (Some(path), Ok(dir)) = (
             path,
@@ -397,6 +431,14 @@ impl VersionQuery {
     }
 
     fn finish(&mut self, deadline: Instant) -> BinaryFinding {
+        if let Some(version) = &self.given {
+            return BinaryFinding {
+                name: String::new(),
+                path: self.path.clone(),
+                version: Some(version.clone()),
+                not_queried: Some(GIVEN.to_owned()),
+            };
+        }
         let mut version = None;
         if let (Some(child), Some(dir)) = (self.child.as_mut(), self.dir.as_ref()) {
             if child.wait_until(deadline).is_some_and(|s| s.success()) {

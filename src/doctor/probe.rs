@@ -72,6 +72,9 @@ pub struct ProbeReport {
     pub bridge_ioctl: ProbeResult,
     /// Overlay mount.
     pub overlay: ProbeResult,
+    /// `/` made a recursive slave mount in the private mount namespace.
+    #[serde(default = "not_run")]
+    pub root_slave: ProbeResult,
     /// cgroup v1 controller mounts, by controller.
     pub cgroup: BTreeMap<String, ProbeResult>,
 }
@@ -90,6 +93,7 @@ impl ProbeReport {
             bridge_netlink: skip(),
             bridge_ioctl: skip(),
             overlay: skip(),
+            root_slave: skip(),
             cgroup: plan
                 .cgroup_controllers
                 .iter()
@@ -271,6 +275,8 @@ pub fn run_child(plan: &ProbePlan) -> ProbeReport {
     }
     report.mount_namespace = enter_private_mounts();
     if report.mount_namespace.is_ok() {
+        // In this namespace of our own: nothing propagates out of it.
+        report.root_slave = result(envprobe::make_root_rslave());
         if let Err(failed) = mount_probes(plan, &mut report) {
             report.overlay = failed.clone();
             for slot in report.cgroup.values_mut() {
@@ -285,6 +291,9 @@ pub fn run_child(plan: &ProbePlan) -> ProbeReport {
         report.overlay = ProbeResult::Skipped {
             reason: reason.clone(),
         };
+        report.root_slave = ProbeResult::Skipped {
+            reason: reason.clone(),
+        };
         for slot in report.cgroup.values_mut() {
             *slot = ProbeResult::Skipped {
                 reason: reason.clone(),
@@ -293,6 +302,12 @@ pub fn run_child(plan: &ProbePlan) -> ProbeReport {
     }
     report.apply_plan_skips(plan);
     report
+}
+
+fn not_run() -> ProbeResult {
+    ProbeResult::Skipped {
+        reason: "not run".to_owned(),
+    }
 }
 
 /// Enters a new mount namespace whose mounts cannot propagate anywhere.

@@ -74,6 +74,8 @@ pub struct ProcSnapshot {
     /// /proc/sys/kernel/modprobe, the helper the kernel (and iptables-legacy)
     /// runs to load modules; gVisor has no such file.
     pub modprobe: Option<String>,
+    /// The inode of /proc/self/ns/user (absent from captured snapshots).
+    pub user_ns_inode: Option<u64>,
     /// Files that could not be read or parsed, with the reason.
     pub problems: Vec<String>,
 }
@@ -117,6 +119,7 @@ impl ProcSnapshot {
                 Err(err) => snap.problems.push(format!("self/cgroup: {err}")),
             }
         }
+        snap.user_ns_inode = crate::process::userns::namespace_inode(&root.join("self/ns/user"));
         snap.uid_map = snap
             .text(root, "self/uid_map")
             .map(|t| t.lines().next().unwrap_or_default().trim().to_owned());

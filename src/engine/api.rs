@@ -66,6 +66,22 @@ pub enum ApiError {
         /// The `errorDetail.message` (or `error`) field, verbatim.
         message: String,
     },
+    /// A push, pull or build answered 200 but its JSON message stream reported an error.
+    #[error("{what} reported an error: {message}")]
+    Stream {
+        /// `image push`, `image pull` or `build`.
+        what: &'static str,
+        /// The `errorDetail.message` (or `error`) field, verbatim.
+        message: String,
+    },
+    /// The container was not on the network the probe asked for.
+    #[error("container {id} has no address on network {network}")]
+    NoAddress {
+        /// The container ID.
+        id: String,
+        /// The network name.
+        network: String,
+    },
     /// `POST /containers/{id}/wait` answered 200 with a non-empty `Error.Message`.
     #[error("waiting for container {id} reported an error: {message}")]
     Wait {
@@ -87,13 +103,15 @@ impl ApiError {
     /// Returns the daemon's own error text, when this error carries one, for use as evidence.
     pub fn daemon_message(&self) -> Option<&str> {
         match self {
-            Self::Status { message, .. } | Self::Load { message } | Self::Wait { message, .. } => {
-                Some(message)
-            }
+            Self::Status { message, .. }
+            | Self::Load { message }
+            | Self::Stream { message, .. }
+            | Self::Wait { message, .. } => Some(message),
             Self::Http { .. }
             | Self::Decode { .. }
             | Self::UnexpectedPing { .. }
-            | Self::InvalidId { .. } => None,
+            | Self::InvalidId { .. }
+            | Self::NoAddress { .. } => None,
         }
     }
 }
@@ -207,34 +225,32 @@ impl EngineClient {
         expect_stdout: &str,
         deadline: Instant,
     ) -> Result<ContainerRun, ApiError> {
-        let create = serde_json::json!({
-            "Image": image,
-            "Cmd": cmd,
-            "HostConfig": { "NetworkMode": "none", "AutoRemove": false },
-        })
-        .to_string();
-        let path = "/containers/create";
-        let body = Body {
-            content_type: "application/json",
-            data: create.as_bytes(),
-        };
-        let response = self.call("POST", path, Some(body), self.step_deadline(deadline))?;
-        let created: CreateResponse = decode("POST", path, &response.body)?;
-        if created.id.is_empty() || !created.id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::InvalidId { id: created.id });
-        }
-        let container = RemoveOnDrop {
-            client: self,
-            id: created.id,
-        };
-        let id = container.id.as_str();
+        self.run_container_on("none", image, cmd, expect_stdout, deadline)
+    }
 
-        self.call(
-            "POST",
-            &format!("/containers/{id}/start"),
-            None,
-            self.step_deadline(deadline),
+    /// [`EngineClient::run_container`] on the network `network` (`none`, `bridge`, `host`).
+    ///
+    /// # Errors
+    ///
+    /// As [`EngineClient::run_container`].
+    pub fn run_container_on(
+        &self,
+        network: &str,
+        image: &str,
+        cmd: &[String],
+        expect_stdout: &str,
+        deadline: Instant,
+    ) -> Result<ContainerRun, ApiError> {
+        let container = self.start_container(
+            &ContainerSpec {
+                image,
+                cmd,
+                network,
+                publish: None,
+            },
+            deadline,
         )?;
+        let id = container.id.as_str();
 
         let path = format!("/containers/{id}/wait");
         let response = self.call("POST", &path, None, deadline)?;
@@ -263,6 +279,181 @@ impl EngineClient {
         })
     }
 
+    /// Creates and starts a container that keeps running; it is force-removed when the returned
+    /// guard is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Status`] from create or start (a runtime or network failure is reported by the
+    /// start call), [`ApiError::InvalidId`], and [`ApiError::Http`] past `deadline`.
+    pub fn start_container(
+        &self,
+        spec: &ContainerSpec<'_>,
+        deadline: Instant,
+    ) -> Result<RunningContainer<'_>, ApiError> {
+        let mut host_config = serde_json::json!({
+            "NetworkMode": spec.network,
+            "AutoRemove": false,
+        });
+        let mut create = serde_json::json!({
+            "Image": spec.image,
+            "Cmd": spec.cmd,
+        });
+        if let Some(port) = spec.publish {
+            let key = format!("{port}/tcp");
+            host_config["PortBindings"] =
+                serde_json::json!({ key.clone(): [{ "HostIp": "127.0.0.1", "HostPort": "" }] });
+            create["ExposedPorts"] = serde_json::json!({ key: {} });
+        }
+        create["HostConfig"] = host_config;
+        let create = create.to_string();
+        let path = "/containers/create";
+        let body = Body {
+            content_type: "application/json",
+            data: create.as_bytes(),
+        };
+        let response = self.call("POST", path, Some(body), self.step_deadline(deadline))?;
+        let created: CreateResponse = decode("POST", path, &response.body)?;
+        if created.id.is_empty() || !created.id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::InvalidId { id: created.id });
+        }
+        let container = RunningContainer {
+            client: self,
+            id: created.id,
+        };
+        self.call(
+            "POST",
+            &format!("/containers/{}/start", container.id),
+            None,
+            self.step_deadline(deadline),
+        )?;
+        Ok(container)
+    }
+
+    /// Where a running container is on `network`: its address, the network's gateway, and the
+    /// host port published for its first exposed port, from `GET /containers/{id}/json`.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::NoAddress`] when the container has no address there, and the errors of
+    /// [`EngineClient::info`].
+    pub fn container_address(
+        &self,
+        id: &str,
+        network: &str,
+        deadline: Instant,
+    ) -> Result<ContainerAddress, ApiError> {
+        let path = format!("/containers/{id}/json");
+        let response = self.call("GET", &path, None, self.step_deadline(deadline))?;
+        let inspect: serde_json::Value = decode("GET", &path, &response.body)?;
+        let settings = &inspect["NetworkSettings"];
+        let endpoint = &settings["Networks"][network];
+        let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        let (Some(ip), Some(gateway)) = (text(&endpoint["IPAddress"]), text(&endpoint["Gateway"]))
+        else {
+            return Err(ApiError::NoAddress {
+                id: id.to_owned(),
+                network: network.to_owned(),
+            });
+        };
+        let host_port = settings["Ports"]
+            .as_object()
+            .and_then(|ports| ports.values().find_map(|b| b.as_array()?.first().cloned()))
+            .and_then(|binding| binding["HostPort"].as_str()?.parse().ok());
+        Ok(ContainerAddress {
+            ip,
+            gateway,
+            host_port,
+        })
+    }
+
+    /// Tags `image` as `repo:tag` (`POST /images/{image}/tag`).
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Status`] and [`ApiError::Http`].
+    pub fn tag_image(&self, image: &str, repo: &str, tag: &str) -> Result<(), ApiError> {
+        let path = format!("/images/{image}/tag?repo={repo}&tag={tag}");
+        self.call("POST", &path, None, self.request_deadline())?;
+        Ok(())
+    }
+
+    /// Removes an image reference (`DELETE /images/{image}?force=1`).
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Status`] and [`ApiError::Http`].
+    pub fn remove_image(&self, image: &str) -> Result<(), ApiError> {
+        let path = format!("/images/{image}?force=1");
+        self.call("DELETE", &path, None, self.request_deadline())?;
+        Ok(())
+    }
+
+    /// Pushes `name:tag` to the registry its name points at (`POST /images/{name}/push`), with
+    /// empty credentials.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Stream`] when the progress stream reports an error (the usual failure), and
+    /// the errors of [`EngineClient::info`].
+    pub fn push_image(&self, name: &str, tag: &str, deadline: Instant) -> Result<(), ApiError> {
+        let path = format!("/images/{name}/push?tag={tag}");
+        self.streaming("POST", &path, None, "image push", deadline)
+    }
+
+    /// Pulls `name:tag` (`POST /images/create?fromImage=…`), with empty credentials.
+    ///
+    /// # Errors
+    ///
+    /// As [`EngineClient::push_image`].
+    pub fn pull_image(&self, name: &str, tag: &str, deadline: Instant) -> Result<(), ApiError> {
+        let path = format!("/images/create?fromImage={name}&tag={tag}");
+        self.streaming("POST", &path, None, "image pull", deadline)
+    }
+
+    /// Builds the tar `context` (with its `Dockerfile`) into the image `tag` (`POST /build`),
+    /// with networking off for its RUN steps.
+    ///
+    /// # Errors
+    ///
+    /// As [`EngineClient::push_image`].
+    pub fn build_image(
+        &self,
+        context: &[u8],
+        tag: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        let path = format!("/build?t={tag}&networkmode=none&rm=1&forcerm=1");
+        let body = Body {
+            content_type: "application/x-tar",
+            data: context,
+        };
+        self.streaming("POST", &path, Some(body), "build", deadline)
+    }
+
+    /// A request whose 200 answer is a JSON progress stream that may report an error.
+    fn streaming(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<Body<'_>>,
+        what: &'static str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        // "{}": empty credentials; dockerd 20.10 refuses a push without the header.
+        let headers = [("X-Registry-Auth", "e30=")];
+        let response = self.call_with_headers(method, path, &headers, body, deadline)?;
+        match stream_error(&response.body) {
+            Ok(None) => Ok(()),
+            Ok(Some(message)) => Err(ApiError::Stream { what, message }),
+            Err(source) => Err(ApiError::Decode {
+                method,
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
     /// Sends one request and turns a non-2xx answer into [`ApiError::Status`].
     fn call(
         &self,
@@ -271,14 +462,28 @@ impl EngineClient {
         body: Option<Body<'_>>,
         deadline: Instant,
     ) -> Result<Response, ApiError> {
-        let response =
-            http::request(&self.socket, method, path, body, deadline).map_err(|source| {
-                ApiError::Http {
-                    method,
-                    path: path.to_owned(),
-                    source,
-                }
-            })?;
+        self.call_with_headers(method, path, &[], body, deadline)
+    }
+
+    /// [`EngineClient::call`] with extra header fields.
+    fn call_with_headers(
+        &self,
+        method: &'static str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Body<'_>>,
+        deadline: Instant,
+    ) -> Result<Response, ApiError> {
+        let sent = if headers.is_empty() {
+            http::request(&self.socket, method, path, body, deadline)
+        } else {
+            http::request_with_headers(&self.socket, method, path, headers, body, deadline)
+        };
+        let response = sent.map_err(|source| ApiError::Http {
+            method,
+            path: path.to_owned(),
+            source,
+        })?;
         if response.is_success() {
             Ok(response)
         } else {
@@ -303,13 +508,45 @@ impl EngineClient {
     }
 }
 
-/// Force-removes a container when dropped, so cleanup does not depend on the happy path.
-struct RemoveOnDrop<'a> {
+/// What [`EngineClient::start_container`] starts.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerSpec<'a> {
+    /// The image reference.
+    pub image: &'a str,
+    /// The command.
+    pub cmd: &'a [String],
+    /// `none`, `bridge` or `host`.
+    pub network: &'a str,
+    /// A container TCP port to publish on 127.0.0.1 (any free host port).
+    pub publish: Option<u16>,
+}
+
+/// A container's place on a network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerAddress {
+    /// Its IPv4 address.
+    pub ip: String,
+    /// The network's gateway (the bridge's address).
+    pub gateway: String,
+    /// The host port its exposed port is published on, when it is.
+    pub host_port: Option<u16>,
+}
+
+/// A started container, force-removed when dropped, so cleanup does not depend on the happy path.
+#[derive(Debug)]
+pub struct RunningContainer<'a> {
     client: &'a EngineClient,
     id: String,
 }
 
-impl Drop for RemoveOnDrop<'_> {
+impl RunningContainer<'_> {
+    /// The container ID.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Drop for RunningContainer<'_> {
     fn drop(&mut self) {
         // Best effort: the in-sandbox daemon is torn down after the probe anyway, and a failed
         // removal must not mask the result (or the error) that the caller is about to get.

@@ -119,7 +119,24 @@ pub fn request(
     body: Option<Body<'_>>,
     deadline: Instant,
 ) -> Result<Response, HttpError> {
-    let head = encode_head(method, path, body.as_ref())?;
+    request_with_headers(socket, method, path, &[], body, deadline)
+}
+
+/// [`request`] with extra header fields (name, value), e.g. `X-Registry-Auth`.
+///
+/// # Errors
+///
+/// As [`request`]; [`HttpError::InvalidRequest`] also when a header name or value contains
+/// characters that would break the framing.
+pub fn request_with_headers(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Body<'_>>,
+    deadline: Instant,
+) -> Result<Response, HttpError> {
+    let head = encode_head(method, path, headers, body.as_ref())?;
     if Instant::now() >= deadline {
         return Err(HttpError::Timeout);
     }
@@ -161,7 +178,12 @@ fn write_request(
 }
 
 /// Builds the request line and header section, rejecting input that could split the framing.
-fn encode_head(method: &str, path: &str, body: Option<&Body<'_>>) -> Result<Vec<u8>, HttpError> {
+fn encode_head(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Body<'_>>,
+) -> Result<Vec<u8>, HttpError> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(HttpError::InvalidRequest {
             what: "method must be non-empty uppercase ASCII letters",
@@ -175,6 +197,16 @@ fn encode_head(method: &str, path: &str, body: Option<&Body<'_>>) -> Result<Vec<
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: dindcheck\r\nConnection: close\r\n"
     );
+    for (name, value) in headers {
+        let token =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !token || value.bytes().any(|b| b.is_ascii_control()) {
+            return Err(HttpError::InvalidRequest {
+                what: "header name or value contains characters that break the framing",
+            });
+        }
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     match body {
         Some(body) => {
             if body.content_type.bytes().any(|b| b.is_ascii_control()) {
@@ -662,7 +694,7 @@ mod tests {
         #[case] body: Option<Body<'static>>,
         #[case] expected: &str,
     ) {
-        let head = encode_head(method, path, body.as_ref()).expect("valid request");
+        let head = encode_head(method, path, &[], body.as_ref()).expect("valid request");
         assert_eq!(String::from_utf8_lossy(&head), expected);
     }
 
@@ -678,7 +710,7 @@ mod tests {
         #[case] body: Option<Body<'static>>,
     ) {
         assert!(matches!(
-            encode_head(method, path, body.as_ref()),
+            encode_head(method, path, &[], body.as_ref()),
             Err(HttpError::InvalidRequest { .. })
         ));
     }

@@ -116,6 +116,18 @@ pub fn single_binary_image(
     archive.into_inner().map_err(assemble)
 }
 
+/// Builds a build context for `POST /build`: a tar holding only `Dockerfile` with `dockerfile`.
+///
+/// # Errors
+///
+/// [`ImageError::Assemble`] when the in-memory tar cannot be written.
+pub fn dockerfile_context(dockerfile: &str) -> Result<Vec<u8>, ImageError> {
+    let assemble = |source| ImageError::Assemble { source };
+    let mut archive = tar::Builder::new(Vec::new());
+    append_file(&mut archive, "Dockerfile", dockerfile.as_bytes(), 0o644).map_err(assemble)?;
+    archive.into_inner().map_err(assemble)
+}
+
 /// Returns true when the ELF file at `path` has no `PT_INTERP` program header, i.e. it does not
 /// ask for a dynamic loader and can run in an empty root filesystem (static and static-pie).
 ///
@@ -381,6 +393,14 @@ mod tests {
         assert_eq!(inner["bin/busybox"].0, tar::EntryType::Regular);
         assert_eq!(inner["bin/busybox"].1, 0o755);
         assert_eq!(inner["bin/busybox"].2, b"\x7fELF not really");
+    }
+
+    #[test]
+    fn a_build_context_holds_only_the_dockerfile() {
+        let context = dockerfile_context("FROM scratch\n").unwrap();
+        let all = entries(&context);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all["Dockerfile"].2, b"FROM scratch\n");
     }
 
     #[test]

@@ -353,6 +353,23 @@ pub fn make_mounts_private() -> Result<(), SysError> {
     .map_err(fail("mount(/, MS_REC|MS_PRIVATE)"))
 }
 
+/// Makes `/` a recursive slave mount (MS_REC|MS_SLAVE), what dockerd does
+/// in a fresh mount namespace before it unpacks an image layer. Call it only
+/// in a mount namespace of the caller's own.
+///
+/// # Errors
+/// The mount(2) error: runsc 20221219 answers EINVAL.
+pub fn make_root_rslave() -> Result<(), SysError> {
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(fail("mount(/, MS_REC|MS_SLAVE)"))
+}
+
 /// Mounts a tmpfs at `target`.
 ///
 /// # Errors
@@ -873,6 +890,41 @@ pub fn ioctl_bridge(name: &str) -> Result<(), SysError> {
     Errno::result(rc)
         .map(drop)
         .map_err(fail("ioctl(SIOCBRADDBR)"))
+}
+
+/// Sets the loopback interface `lo` up in the caller's network namespace: a
+/// fresh namespace (a native cell's) starts with it down, and the `pull`
+/// depth's registry listens on 127.0.0.1. Inside runsc it is up already.
+///
+/// # Errors
+/// The failing socket or ioctl call.
+pub fn bring_up_loopback() -> Result<(), SysError> {
+    // SAFETY: socket(2) takes no pointers; the result is checked below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = Errno::result(fd).map_err(fail("socket(AF_INET, SOCK_DGRAM)"))?;
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and writes
+    // its flags back into it; `req` outlives the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) };
+    Errno::result(rc).map_err(fail("ioctl(SIOCGIFFLAGS, lo)"))?;
+    // SAFETY: the union member SIOCGIFFLAGS filled is ifru_flags.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    let up = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    if flags & up == up {
+        return Ok(());
+    }
+    req.ifr_ifru.ifru_flags = flags | up;
+    // SAFETY: as above; SIOCSIFFLAGS reads the name and the flags.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) };
+    Errno::result(rc)
+        .map(drop)
+        .map_err(fail("ioctl(SIOCSIFFLAGS, lo)"))
 }
 
 #[cfg(test)]

@@ -35,6 +35,13 @@ pub enum UsernsError {
     },
 }
 
+/// The inode of a namespace file such as `/proc/self/ns/user`, read with
+/// stat(2) as Go's `syscall.Stat` does. Rust's `std::fs::metadata` would use
+/// statx(2), which runsc 20221219 answers with EINVAL for namespace files.
+pub fn namespace_inode(path: &std::path::Path) -> Option<u64> {
+    nix::sys::stat::stat(path).ok().map(|st| st.st_ino)
+}
+
 /// Moves the calling process into new user and mount namespaces in which ids
 /// `0..count` map to the same ids outside. Because the map is not the full
 /// 0-4294967295 range, moby's `userns.RunningInUserNS()` is true inside.

@@ -163,6 +163,7 @@ mod tests {
                 userns: UsernsFinding {
                     uid_map: None,
                     in_userns: false,
+                    ns_inode: None,
                 },
                 systemd: SystemdFinding {
                     pid1: None,
@@ -186,6 +187,7 @@ mod tests {
                     data_root: PathBuf::from("/var/lib/docker"),
                     backing_fs: None,
                     overlay: skipped(),
+                    root_slave: skipped(),
                 },
                 binaries: Vec::new(),
                 namespaces: NamespaceFinding {

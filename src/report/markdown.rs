@@ -225,11 +225,11 @@ fn write_table(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn emoji(outcome: Outcome) -> &'static str {
     match outcome {
-        Outcome::ContainerOk | Outcome::Ready => "✅",
-        Outcome::ContainerFailed => "🟠",
+        o if o.is_success() => "✅",
         Outcome::DaemonFailed => "❌",
         Outcome::Timeout => "⏱️",
         Outcome::Error => "⚠️",
+        _ => "🟠",
     }
 }
 

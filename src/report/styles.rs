@@ -34,9 +34,9 @@ impl Styles {
     /// The style for an outcome.
     pub fn outcome(&self, outcome: Outcome) -> Style {
         match outcome {
-            Outcome::Ready | Outcome::ContainerOk => self.ok,
-            Outcome::DaemonFailed | Outcome::ContainerFailed => self.fail,
             Outcome::Timeout | Outcome::Error => self.warn,
+            o if o.is_success() => self.ok,
+            _ => self.fail,
         }
     }
 }

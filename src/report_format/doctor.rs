@@ -110,10 +110,20 @@ impl Prediction {
                 !self.daemon_starts() && self.signature.as_deref() == signature
             }
             Outcome::Ready => self.daemon_starts(),
-            Outcome::ContainerOk => self.daemon_starts() && self.container.is_none(),
             Outcome::ContainerFailed => {
                 self.daemon_starts() && self.container.as_deref() == signature
             }
+            // Past the container the doctor predicts only what it can see
+            // before dockerd starts: that dockerd starts and that images
+            // unpack and containers run. Pull, network and build failures
+            // beyond that are not its prediction to make.
+            Outcome::ContainerOk
+            | Outcome::PullOk
+            | Outcome::PullFailed
+            | Outcome::NetworkOk
+            | Outcome::NetworkFailed
+            | Outcome::BuildOk
+            | Outcome::BuildFailed => self.daemon_starts() && self.container.is_none(),
             Outcome::Timeout | Outcome::Error => false,
         }
     }
@@ -324,9 +334,13 @@ pub struct CgroupFinding {
 pub struct UsernsFinding {
     /// The first line of /proc/self/uid_map.
     pub uid_map: Option<String>,
-    /// Whether this is not the initial user namespace (moby's
-    /// `userns.RunningInUserNS()`).
+    /// Whether this is not the initial user namespace by uid_map (the test
+    /// of moby's `userns.RunningInUserNS()` up to dockerd 26).
     pub in_userns: bool,
+    /// The inode of /proc/self/ns/user, when it can be read (newer moby/sys
+    /// compares it with the initial namespace's, 0xEFFFFFFD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns_inode: Option<u64>,
 }
 
 /// systemd.
@@ -392,6 +406,16 @@ pub struct StorageFinding {
     pub backing_fs: Option<String>,
     /// Mounting overlay on a tmpfs in a private mount namespace.
     pub overlay: ProbeResult,
+    /// Making / a recursive slave mount (MS_REC|MS_SLAVE) in a private
+    /// mount namespace, as dockerd does before it unpacks an image.
+    #[serde(default = "not_probed")]
+    pub root_slave: ProbeResult,
+}
+
+fn not_probed() -> ProbeResult {
+    ProbeResult::Skipped {
+        reason: "not probed".to_owned(),
+    }
 }
 
 /// A binary dockerd depends on.

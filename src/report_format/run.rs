@@ -31,6 +31,23 @@ pub enum Outcome {
     ContainerFailed,
     /// The probe container ran and printed its token.
     ContainerOk,
+    /// The container ran, but pushing the image to the in-sandbox registry,
+    /// pulling it back or running the pulled image failed.
+    PullFailed,
+    /// The image went to the in-sandbox registry and back, and ran.
+    PullOk,
+    /// The pull worked, but a container on the default bridge got no
+    /// address, or could not reach the gateway or another container, or its
+    /// published port did not answer.
+    NetworkFailed,
+    /// Containers on the default bridge reached the gateway, each other and
+    /// the sandbox through a published port.
+    NetworkOk,
+    /// The network worked, but building a Dockerfile FROM the probe image,
+    /// or running the built image, failed.
+    BuildFailed,
+    /// A two-step Dockerfile was built and the image ran.
+    BuildOk,
     /// Nothing conclusive happened before the deadline.
     Timeout,
     /// The harness or the sandbox itself failed; dockerd was not judged.
@@ -38,14 +55,26 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Every outcome, best last.
-    pub const ALL: [Outcome; 6] = [
+    /// Every outcome, best last. A failure at one depth ranks above the
+    /// success of the depth before it (the cell got that far and further),
+    /// and below its own depth's success; `container-failed` stays below
+    /// `ready`, as it always ranked. Within one report every cell has the
+    /// same depth, so the order among the outcomes one depth can give is
+    /// what explain and diff rely on: daemon-failed < container-failed <
+    /// pull-failed < network-failed < build-failed < build-ok.
+    pub const ALL: [Outcome; 12] = [
         Outcome::Error,
         Outcome::Timeout,
         Outcome::DaemonFailed,
         Outcome::ContainerFailed,
         Outcome::Ready,
         Outcome::ContainerOk,
+        Outcome::PullFailed,
+        Outcome::PullOk,
+        Outcome::NetworkFailed,
+        Outcome::NetworkOk,
+        Outcome::BuildFailed,
+        Outcome::BuildOk,
     ];
 
     /// The name used in YAML, JSON and tables.
@@ -55,6 +84,12 @@ impl Outcome {
             Outcome::Ready => "ready",
             Outcome::ContainerFailed => "container-failed",
             Outcome::ContainerOk => "container-ok",
+            Outcome::PullFailed => "pull-failed",
+            Outcome::PullOk => "pull-ok",
+            Outcome::NetworkFailed => "network-failed",
+            Outcome::NetworkOk => "network-ok",
+            Outcome::BuildFailed => "build-failed",
+            Outcome::BuildOk => "build-ok",
             Outcome::Timeout => "timeout",
             Outcome::Error => "error",
         }
@@ -67,15 +102,40 @@ impl Outcome {
 
     /// Whether dockerd reached readiness (with or without a container).
     pub fn is_daemon_up(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Outcome::Ready | Outcome::ContainerOk | Outcome::ContainerFailed
+            Outcome::DaemonFailed | Outcome::Timeout | Outcome::Error
         )
     }
 
     /// Whether the outcome names a failure that a signature can explain.
     pub fn is_failure(self) -> bool {
-        !matches!(self, Outcome::Ready | Outcome::ContainerOk)
+        !self.is_success()
+    }
+
+    /// Whether the cell reached its depth without a failure.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ready
+                | Outcome::ContainerOk
+                | Outcome::PullOk
+                | Outcome::NetworkOk
+                | Outcome::BuildOk
+        )
+    }
+
+    /// Whether a probe past readiness failed (`container-failed`,
+    /// `pull-failed`, `network-failed`, `build-failed`): the failure comes
+    /// from the API's message rather than dockerd's last words.
+    pub fn is_probe_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::ContainerFailed
+                | Outcome::PullFailed
+                | Outcome::NetworkFailed
+                | Outcome::BuildFailed
+        )
     }
 }
 
@@ -110,6 +170,15 @@ pub struct Timings {
     pub info: Option<u64>,
     /// The container probe: image load, create, start, wait.
     pub container: Option<u64>,
+    /// The pull probe: registry start, tag, push, remove, pull, run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<u64>,
+    /// The network probe: containers on the default bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<u64>,
+    /// The build probe: build a Dockerfile and run its image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<u64>,
     /// From spawning the sandbox to the verdict.
     pub verdict: u64,
     /// Teardown and leak sweep after the verdict.

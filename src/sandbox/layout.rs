@@ -110,8 +110,13 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths, mounts_from_sandbox: bool) -> 
     ]);
     let mut env: Vec<(String, String)> =
         s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let path_links = helper_links(s.containerd.as_deref(), s.runc.as_deref());
     if !s.env.contains_key("PATH") {
-        env.push(("PATH".to_owned(), search_path_for(&s.dockerd)));
+        let mut path = search_path_for(&s.dockerd);
+        if !path_links.is_empty() {
+            path = format!("{}:{path}", paths.links_dir().display());
+        }
+        env.push(("PATH".to_owned(), path));
     }
     AgentSpec {
         cell_id: cell.id.clone(),
@@ -122,30 +127,82 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths, mounts_from_sandbox: bool) -> 
         userns: s.userns,
         dockerd_argv: argv,
         env,
+        path_links,
         depth: s.depth,
         timeout_ms: s.timeout_secs * 1000,
         busybox: s.busybox.clone(),
+        registry: s.registry.clone(),
         work_size_mb: s.work_size_mb,
         doctor: s.doctor,
+        dockerd_version: s.dockerd_version.clone(),
     }
 }
 
-/// PATH for dockerd: the directories of its own package first (so a
-/// dockerd unpacked from another suite finds its own containerd and runc),
-/// then the usual system directories.
-fn search_path_for(dockerd: &str) -> String {
-    const SYSTEM: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    let mut dirs: Vec<String> = Vec::new();
+/// The system directories of dockerd's PATH, after its package's own.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The names linked beside a chosen containerd: the shims it starts and its
+/// client, each from the containerd's own directory.
+const CONTAINERD_COMPANIONS: &[&str] = &[
+    "containerd-shim-runc-v2",
+    "containerd-shim-runc-v1",
+    "containerd-shim",
+    "ctr",
+];
+
+impl CellPaths {
+    /// Where the agent links the containerd and runc a cell chose; first in
+    /// dockerd's PATH when there is anything to link.
+    pub fn links_dir(&self) -> PathBuf {
+        self.work_dir.join("bin")
+    }
+}
+
+/// The links that put a chosen containerd (with its shims and `ctr`) and
+/// runc first in dockerd's PATH.
+fn helper_links(containerd: Option<&str>, runc: Option<&str>) -> Vec<(String, PathBuf)> {
+    let mut links = Vec::new();
+    if let Some(containerd) = containerd.map(Path::new) {
+        links.push(("containerd".to_owned(), containerd.to_path_buf()));
+        if let Some(dir) = containerd.parent() {
+            for name in CONTAINERD_COMPANIONS {
+                links.push(((*name).to_owned(), dir.join(name)));
+            }
+        }
+    }
+    if let Some(runc) = runc {
+        links.push(("runc".to_owned(), PathBuf::from(runc)));
+    }
+    links
+}
+
+/// The directories of dockerd's own package that come first in its PATH:
+/// `…/usr/sbin` and `…/usr/bin` of a dockerd unpacked outside the system
+/// directories (so it finds its own containerd and docker-proxy), nothing
+/// for a system dockerd.
+pub fn package_dirs(dockerd: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(sbin) = Path::new(dockerd).parent().filter(|p| p.is_absolute()) {
         let bin = sbin.parent().map(|usr| usr.join("bin"));
         for dir in [Some(sbin.to_path_buf()), bin].into_iter().flatten() {
             let text = dir.display().to_string();
-            if !SYSTEM.split(':').any(|s| s == text) && !dirs.contains(&text) {
-                dirs.push(text);
+            if !SYSTEM_PATH.split(':').any(|s| s == text) && !dirs.contains(&dir) {
+                dirs.push(dir);
             }
         }
     }
-    dirs.push(SYSTEM.to_owned());
+    dirs
+}
+
+/// PATH for dockerd: the directories of its own package first (so a
+/// dockerd unpacked from another suite finds its own containerd), then the
+/// usual system directories.
+fn search_path_for(dockerd: &str) -> String {
+    let mut dirs: Vec<String> = package_dirs(dockerd)
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    dirs.push(SYSTEM_PATH.to_owned());
     dirs.join(":")
 }
 
@@ -185,6 +242,38 @@ mod tests {
                 "--pidfile=/tmp/dc-1/0/w/docker.pid",
             ]
         );
+    }
+
+    #[test]
+    fn a_chosen_containerd_and_runc_come_first_in_path() {
+        let cell = first_cell(
+            "sandbox: native\naxes:\n  dockerd:\n    sid:\n      dockerd: /c/sid/usr/sbin/dockerd\n      \
+             containerd: /c/sid/usr/bin/containerd\n      runc: /usr/sbin/runc\n",
+        );
+        let paths = CellPaths::new(Path::new("/tmp/dc-1"), 0).unwrap();
+        let spec = agent_spec(&cell, &paths, false);
+        let path = spec.env.iter().find(|(k, _)| k == "PATH").unwrap();
+        assert_eq!(
+            path.1,
+            "/tmp/dc-1/0/w/bin:/c/sid/usr/sbin:/c/sid/usr/bin:\
+             /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        );
+        let links: Vec<(&str, &str)> = spec
+            .path_links
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.to_str().unwrap()))
+            .collect();
+        assert_eq!(links[0], ("containerd", "/c/sid/usr/bin/containerd"));
+        assert!(links.contains(&(
+            "containerd-shim-runc-v2",
+            "/c/sid/usr/bin/containerd-shim-runc-v2"
+        )));
+        assert_eq!(links.last(), Some(&("runc", "/usr/sbin/runc")));
+        let plain = first_cell("sandbox: native\n");
+        let spec = agent_spec(&plain, &paths, false);
+        assert!(spec.path_links.is_empty());
+        let path = spec.env.iter().find(|(k, _)| k == "PATH").unwrap();
+        assert!(!path.1.contains("/w/bin"), "{}", path.1);
     }
 
     #[test]

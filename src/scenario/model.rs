@@ -259,6 +259,10 @@ pub struct ProbeSection {
     /// The static binary packed into the probe image.
     #[serde(default = "default_busybox")]
     pub busybox: String,
+    /// The registry the `pull` depth starts on loopback inside the sandbox
+    /// (Debian's docker-registry, distribution 2.8).
+    #[serde(default = "default_registry")]
+    pub registry: String,
     /// Size of the tmpfs that holds dockerd's state, in MiB (default: the
     /// tmpfs default, half of RAM). A small value provokes a full disk.
     #[serde(default)]
@@ -271,6 +275,7 @@ impl Default for ProbeSection {
             depth: Depth::default(),
             timeout_secs: default_timeout_secs(),
             busybox: default_busybox(),
+            registry: default_registry(),
             work_size_mb: None,
         }
     }
@@ -284,8 +289,14 @@ fn default_busybox() -> String {
     "/bin/busybox".to_owned()
 }
 
-/// How far a cell's probe goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+fn default_registry() -> String {
+    "/usr/bin/docker-registry".to_owned()
+}
+
+/// How far a cell's probe goes; each depth includes the ones before it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Depth {
     /// Stop once `GET /_ping` answers and `GET /info` was read.
@@ -293,6 +304,25 @@ pub enum Depth {
     Ready,
     /// Also load a one-file image and run a container with `--network none`.
     Container,
+    /// Also push that image to a registry on loopback inside the sandbox,
+    /// remove it, pull it back and run it.
+    Pull,
+    /// Also run containers on the default bridge: an address, the gateway
+    /// and another container over TCP, and a published port.
+    Network,
+    /// Also build a two-step Dockerfile FROM the probe image and run it.
+    Build,
+}
+
+impl Depth {
+    /// Every depth, shallowest first.
+    pub const ALL: [Depth; 5] = [
+        Depth::Ready,
+        Depth::Container,
+        Depth::Pull,
+        Depth::Network,
+        Depth::Build,
+    ];
 }
 
 impl fmt::Display for Depth {
@@ -300,6 +330,9 @@ impl fmt::Display for Depth {
         f.write_str(match self {
             Depth::Ready => "ready",
             Depth::Container => "container",
+            Depth::Pull => "pull",
+            Depth::Network => "network",
+            Depth::Build => "build",
         })
     }
 }
@@ -396,6 +429,15 @@ pub struct ValueSpec {
     /// Replaces the runsc binary.
     #[serde(default)]
     pub runsc: Option<String>,
+    /// The containerd binary dockerd starts: it and the shims and `ctr`
+    /// beside it are linked into a directory that comes first in dockerd's
+    /// PATH (dockerd and containerd find each other by PATH).
+    #[serde(default)]
+    pub containerd: Option<String>,
+    /// The runc binary containerd's shim runs, linked the same way (a runc
+    /// unpacked from a newer suite may not run on this libc).
+    #[serde(default)]
+    pub runc: Option<String>,
     /// Replaces the cgroup layout.
     #[serde(default)]
     pub cgroups: Option<CgroupLayout>,
@@ -409,6 +451,12 @@ pub struct ValueSpec {
     /// Replaces the OCI bundle's base (`sandbox: runsc-oci` only).
     #[serde(default)]
     pub oci: Option<OciBase>,
+    /// Allow writes on packet sockets (gVisor's advice for Docker 28), with
+    /// the runsc flag spelled as the cell's runsc spells it
+    /// (`--allow-packet-socket-write`, or `--TESTONLY-allow-packet-endpoint-write`
+    /// in the Debian runsc releases).
+    #[serde(default)]
+    pub packet_write: bool,
 }
 
 /// One axis as written: either a list of labels (a built-in axis gives them

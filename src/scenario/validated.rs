@@ -39,6 +39,11 @@ pub const BUILTIN_AXES: &[(&str, &str)] = &[
         "start dockerd in a user namespace (true or false)",
     ),
     ("platform", "runsc --platform=VALUE"),
+    (
+        "runsc_net",
+        "none, net-raw (runsc --net-raw) or packet-write (--net-raw and packet socket writes, \
+         spelled as each runsc spells it)",
+    ),
     ("runsc_flags", "extra runsc flags, space separated"),
     (
         "oci_profile",
@@ -77,6 +82,8 @@ pub struct Scenario {
     pub timeout_secs: u64,
     /// The static binary for the probe image.
     pub busybox: PathBuf,
+    /// The registry binary for the `pull` depth.
+    pub registry: PathBuf,
     /// Size of dockerd's state tmpfs in MiB.
     pub work_size_mb: Option<u64>,
     /// The axes, in order.
@@ -307,6 +314,7 @@ pub fn validate(
         depth: file.probe.depth,
         timeout_secs: file.probe.timeout_secs,
         busybox: PathBuf::from(file.probe.busybox),
+        registry: PathBuf::from(file.probe.registry),
         work_size_mb: file.probe.work_size_mb,
         axes,
         include: file.include,
@@ -421,6 +429,19 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
             _ => return Err(format!("`{label}` is not a boolean; use true or false")),
         },
         "platform" => spec.runsc_args = vec![format!("--platform={label}")],
+        "runsc_net" => match label.as_str() {
+            "none" => {}
+            "net-raw" => spec.runsc_args = vec!["--net-raw".to_owned()],
+            "packet-write" => {
+                spec.runsc_args = vec!["--net-raw".to_owned()];
+                spec.packet_write = true;
+            }
+            _ => {
+                return Err(format!(
+                    "`{label}` is not a runsc network setting; use none, net-raw or packet-write"
+                ));
+            }
+        },
         "runsc_flags" => {
             if label != "none" {
                 spec.runsc_args = label.split_whitespace().map(str::to_owned).collect();
@@ -441,7 +462,7 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
             return Err(format!(
                 "axis `{axis}` has no built-in meaning, so a list of values says nothing; \
                  write a map from value to settings (dockerd_args, runsc_args, dockerd, runsc, \
-                 cgroups, env, userns, oci), or use a built-in axis: {}",
+                 containerd, runc, cgroups, env, userns, oci), or use a built-in axis: {}",
                 known.join(", ")
             ));
         }
@@ -497,6 +518,21 @@ mod tests {
         let value = shorthand_value(axis, label).unwrap();
         assert_eq!(value.spec.dockerd_args, args);
         assert_eq!(value.label, label);
+    }
+
+    #[rstest]
+    #[case("none", &[], false)]
+    #[case("net-raw", &["--net-raw"], false)]
+    #[case("packet-write", &["--net-raw"], true)]
+    fn runsc_net_sets_raw_sockets_and_packet_writes(
+        #[case] label: &str,
+        #[case] args: &[&str],
+        #[case] packet_write: bool,
+    ) {
+        let value = shorthand_value("runsc_net", label).unwrap();
+        assert_eq!(value.spec.runsc_args, args);
+        assert_eq!(value.spec.packet_write, packet_write);
+        assert!(shorthand_value("runsc_net", "raw").is_err());
     }
 
     #[test]
