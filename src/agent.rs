@@ -5,7 +5,9 @@
 //! the sandbox and speaks to the host only through protocol lines.
 
 mod cell;
+mod output;
 pub mod protocol;
+mod readiness;
 
 pub use cell::{AgentError, run_agent, userns_exec};
 pub use protocol::{AgentEvent, AgentResult, AgentSpec, parse_event};

@@ -10,6 +10,9 @@
 //! - `ready` (default): serve `GET /_ping` and `GET /info` on the unix socket
 //!   until SIGTERM or SIGINT, then exit 0.
 //! - `crash`: log warnings, then `failed to start daemon: <fatal>` and exit 1.
+//! - `last-words-hang`: like `crash`, but hang after the fatal line instead
+//!   of exiting (until SIGTERM): a daemon whose last words come long before
+//!   its exit.
 //! - `hang`: log `Starting up` and never listen; exit 0 on SIGTERM.
 //! - `hang-ignore-term`: like `hang`, but ignore SIGTERM and SIGINT.
 //! - `ready-ignore-term`: like `ready`, but ignore SIGTERM and SIGINT.
@@ -75,6 +78,8 @@ enum Mode {
     Ready,
     /// Log warnings and a fatal line, exit 1.
     Crash,
+    /// Log warnings and a fatal line, then hang until SIGTERM.
+    LastWordsHang,
     /// Never listen; exit on SIGTERM.
     Hang,
     /// Never listen; ignore SIGTERM.
@@ -89,9 +94,10 @@ enum Mode {
 
 impl Mode {
     /// Every mode with its command-line name, for parsing and messages.
-    const ALL: [(&'static str, Mode); 7] = [
+    const ALL: [(&'static str, Mode); 8] = [
         ("ready", Mode::Ready),
         ("crash", Mode::Crash),
+        ("last-words-hang", Mode::LastWordsHang),
         ("hang", Mode::Hang),
         ("hang-ignore-term", Mode::HangIgnoreTerm),
         ("ready-ignore-term", Mode::ReadyIgnoreTerm),
@@ -138,8 +144,8 @@ enum UsageError {
     },
     /// `--fake-mode` named no mode.
     #[error(
-        "unknown --fake-mode {value:?} (expected one of: ready, crash, hang, hang-ignore-term, \
-         ready-ignore-term, die-after-ready, fork-grandchild)"
+        "unknown --fake-mode {value:?} (expected one of: ready, crash, last-words-hang, hang, \
+         hang-ignore-term, ready-ignore-term, die-after-ready, fork-grandchild)"
     )]
     Mode {
         /// The value given.
@@ -463,6 +469,7 @@ fn main() -> ExitCode {
             Err(err) => fail_to_start(&format_args!("cannot fork grandchild: {err}")),
         },
         Mode::Crash => run_crash(&config),
+        Mode::LastWordsHang => run_last_words_hang(&config),
         Mode::Hang | Mode::HangIgnoreTerm => match sleep_until(None) {
             Some(signo) => shut_down(signo, &config),
             None => unreachable!("sleeping with no deadline returns only on a signal"),
@@ -484,6 +491,31 @@ fn prepare_dirs(config: &Config) -> io::Result<()> {
 
 /// `crash`: warnings, the delay, then the fatal line and exit 1.
 fn run_crash(config: &Config) -> ExitCode {
+    if let Some(signo) = warn_and_wait(config) {
+        return shut_down(signo, config);
+    }
+    fail_to_start(&config.fatal)
+}
+
+/// `last-words-hang`: what `crash` prints, then no exit until a signal.
+fn run_last_words_hang(config: &Config) -> ExitCode {
+    let signo = warn_and_wait(config).or_else(|| {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "failed to start daemon: {}",
+            config.fatal
+        );
+        sleep_until(None)
+    });
+    match signo {
+        Some(signo) => shut_down(signo, config),
+        None => unreachable!("sleeping with no deadline returns only on a signal"),
+    }
+}
+
+/// The warnings a crashing daemon logs, then the delay; returns the signal
+/// that cut the delay short, if one did.
+fn warn_and_wait(config: &Config) -> Option<i32> {
     log(
         Level::Warning,
         "Your kernel does not support swap memory limit",
@@ -492,10 +524,7 @@ fn run_crash(config: &Config) -> ExitCode {
         Level::Warning,
         "Your kernel does not support CPU realtime scheduler",
     );
-    if let Some(signo) = sleep_until(Some(Instant::now() + config.delay)) {
-        return shut_down(signo, config);
-    }
-    fail_to_start(&config.fatal)
+    sleep_until(Some(Instant::now() + config.delay))
 }
 
 /// `ready` and its variants: the delay, listen, serve.
@@ -774,6 +803,7 @@ mod tests {
     #[rstest]
     #[case("ready", Mode::Ready)]
     #[case("crash", Mode::Crash)]
+    #[case("last-words-hang", Mode::LastWordsHang)]
     #[case("hang", Mode::Hang)]
     #[case("hang-ignore-term", Mode::HangIgnoreTerm)]
     #[case("ready-ignore-term", Mode::ReadyIgnoreTerm)]
