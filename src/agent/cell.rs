@@ -245,10 +245,22 @@ fn run_cell(
         }
         if let Some(status) = dockerd.try_wait() {
             output.pump();
+            // An answer that came before the exit was seen still counts:
+            // the daemon was up before it died.
+            if let Ok(answered) = api.try_recv() {
+                result.dockerd_start_to_api_ms = Some(millis(answered - started));
+            }
             result.outcome = Outcome::DaemonFailed;
             result.decided_by = Some(DecidedBy::Exit);
             result.dockerd_exit = Some(describe_status(status));
             result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
+            if let Some(line) = output.terminal() {
+                // Its last words were there when the exit was seen: they
+                // came first, in the same poll.
+                result.decided_by = Some(DecidedBy::FatalLine);
+                result.dockerd_start_to_fatal_line_ms = Some(millis(line.seen - started));
+                result.fatal_line_at_us = Some(line.seen_at_us);
+            }
             return result;
         }
         let now = Instant::now();
