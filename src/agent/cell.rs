@@ -12,7 +12,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use crate::engine::api::EngineClient;
@@ -25,7 +24,7 @@ use crate::scenario::{CgroupLayout, Depth};
 
 use super::output::DockerdOutput;
 use super::protocol::{AgentEvent, AgentResult, AgentSpec, PROBE_IMAGE, PROBE_TOKEN, emit};
-use super::readiness::ping_until;
+use super::watch::{self, Startup};
 
 /// Controllers `auto` tries on top of those in `/proc/cgroups`: gVisor lists
 /// a controller there only once a hierarchy for it is mounted, so the list
@@ -222,20 +221,17 @@ fn run_cell(
     emit(&AgentEvent::DockerdSpawned { pid: dockerd.pid() });
     let deadline = started + Duration::from_millis(spec.timeout_ms);
     let client = EngineClient::new(spec.socket.clone(), Duration::from_secs(5));
-    let api = ping_until(spec.socket.clone(), deadline);
-    let mut backoff = Duration::from_millis(2);
-    loop {
-        // dockerd's last words decide at once: it prints them after its
-        // own clean-up, just before it exits (cmd/dockerd's main), and
-        // before the deadline they make the cell daemon-failed, not timeout.
-        if output.pump() {
-            backoff = Duration::from_millis(2);
-        }
-        if let Some(line) = output.terminal() {
+    // dockerd's last words decide at once: it prints them after its own
+    // clean-up, just before it exits (cmd/dockerd's main), and before the
+    // deadline they make the cell daemon-failed, not timeout.
+    match watch::until_decided(&mut dockerd, &mut output, spec.socket.clone(), deadline) {
+        Startup::LastWords => {
             result.outcome = Outcome::DaemonFailed;
             result.decided_by = Some(DecidedBy::FatalLine);
-            result.dockerd_start_to_fatal_line_ms = Some(millis(line.seen - started));
-            result.fatal_line_at_us = Some(line.seen_at_us);
+            if let Some(line) = output.terminal() {
+                result.dockerd_start_to_fatal_line_ms = Some(millis(line.seen - started));
+                result.fatal_line_at_us = Some(line.seen_at_us);
+            }
             *lingering = Some(Lingering {
                 dockerd,
                 output,
@@ -243,28 +239,17 @@ fn run_cell(
             });
             return result;
         }
-        if let Some(status) = dockerd.try_wait() {
-            output.pump();
+        Startup::Exited { status, api } => {
             // An answer that came before the exit was seen still counts:
             // the daemon was up before it died.
-            if let Ok(answered) = api.try_recv() {
-                result.dockerd_start_to_api_ms = Some(millis(answered - started));
-            }
+            result.dockerd_start_to_api_ms = api.map(|answered| millis(answered - started));
             result.outcome = Outcome::DaemonFailed;
             result.decided_by = Some(DecidedBy::Exit);
             result.dockerd_exit = Some(describe_status(status));
             result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
-            if let Some(line) = output.terminal() {
-                // Its last words were there when the exit was seen: they
-                // came first, in the same poll.
-                result.decided_by = Some(DecidedBy::FatalLine);
-                result.dockerd_start_to_fatal_line_ms = Some(millis(line.seen - started));
-                result.fatal_line_at_us = Some(line.seen_at_us);
-            }
             return result;
         }
-        let now = Instant::now();
-        if now >= deadline {
+        Startup::TimedOut => {
             result.outcome = Outcome::Timeout;
             result.decided_by = Some(DecidedBy::Timeout);
             result.detail = Some(format!(
@@ -274,20 +259,12 @@ fn run_cell(
             dockerd.terminate(Duration::ZERO);
             return result;
         }
-        // The API's answer wakes the loop at once; output and exit are
-        // looked at every few milliseconds.
-        match api.recv_timeout(backoff.min(deadline - now)) {
-            Ok(answered) => {
-                let ms = millis(answered - started);
-                result.dockerd_start_to_api_ms = Some(ms);
-                result.decided_by = Some(DecidedBy::ApiReady);
-                emit(&AgentEvent::ApiReady { ms });
-                break;
-            }
-            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(backoff),
-            Err(RecvTimeoutError::Timeout) => {}
+        Startup::ApiReady(answered) => {
+            let ms = millis(answered - started);
+            result.dockerd_start_to_api_ms = Some(ms);
+            result.decided_by = Some(DecidedBy::ApiReady);
+            emit(&AgentEvent::ApiReady { ms });
         }
-        backoff = (backoff * 2).min(Duration::from_millis(10));
     }
     result.outcome = Outcome::Ready;
     let info_started = Instant::now();

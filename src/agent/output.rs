@@ -70,6 +70,11 @@ impl DockerdOutput {
         })
     }
 
+    /// The file dockerd writes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Where dockerd's stdout and stderr go: the same file, appended to.
     pub fn sink(&self) -> Output {
         Output::Append(self.path.clone())

@@ -12,15 +12,22 @@
 //! but the socket, and dies with the agent.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use crate::engine::api::EngineClient;
 
+/// Between attempts while the socket is not there yet (or an attempt
+/// failed). Not a readiness delay: dockerd binds its socket long before it
+/// serves it, and once connected an attempt waits for the answer.
+const MAX_BACKOFF: Duration = Duration::from_millis(50);
+
 /// Starts pinging `socket` until `/_ping` answers `200 OK` or `deadline`
-/// passes; the moment of the answer arrives on the returned channel.
-pub(crate) fn ping_until(socket: PathBuf, deadline: Instant) -> Receiver<Instant> {
-    let (answered, answer) = mpsc::channel();
+/// passes; `answered` is called with the moment of the answer.
+pub(crate) fn ping_until(
+    socket: PathBuf,
+    deadline: Instant,
+    answered: impl FnOnce(Instant) + Send + 'static,
+) {
     std::thread::spawn(move || {
         let mut backoff = Duration::from_millis(2);
         loop {
@@ -31,7 +38,7 @@ pub(crate) fn ping_until(socket: PathBuf, deadline: Instant) -> Receiver<Instant
             // Each attempt may wait for dockerd as long as the cell may.
             let client = EngineClient::new(socket.clone(), deadline - now);
             if client.ping().is_ok() {
-                let _ = answered.send(Instant::now());
+                answered(Instant::now());
                 return;
             }
             let now = Instant::now();
@@ -39,10 +46,9 @@ pub(crate) fn ping_until(socket: PathBuf, deadline: Instant) -> Receiver<Instant
                 return;
             }
             std::thread::sleep(backoff.min(deadline - now));
-            backoff = (backoff * 2).min(Duration::from_millis(10));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     });
-    answer
 }
 
 #[cfg(test)]
@@ -57,7 +63,14 @@ mod tests {
         let socket = dir.path().join("d.sock");
         // Bound but not yet served, as dockerd's socket during start-up.
         let listener = UnixListener::bind(&socket).unwrap();
-        let answer = ping_until(socket, Instant::now() + Duration::from_secs(30));
+        let (wake, answer) = std::sync::mpsc::channel();
+        ping_until(
+            socket,
+            Instant::now() + Duration::from_secs(30),
+            move |at| {
+                let _ = wake.send(at);
+            },
+        );
         assert!(answer.try_recv().is_err(), "nothing answered yet");
         let (mut conn, _) = listener.accept().unwrap();
         let mut request = [0u8; 512];
@@ -71,7 +84,14 @@ mod tests {
     #[test]
     fn the_thread_gives_up_at_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let answer = ping_until(dir.path().join("none.sock"), Instant::now());
-        assert!(answer.recv_timeout(Duration::from_secs(30)).is_err());
+        let (wake, answer) = std::sync::mpsc::channel::<Instant>();
+        ping_until(dir.path().join("none.sock"), Instant::now(), move |at| {
+            let _ = wake.send(at);
+        });
+        // The thread drops its sender, unused, when it gives up.
+        assert!(matches!(
+            answer.recv_timeout(Duration::from_secs(30)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        ));
     }
 }
