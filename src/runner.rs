@@ -293,9 +293,14 @@ fn follow(sandbox: &mut Supervised, events: &mut EventReader, deadline: Instant)
             return followed;
         }
         std::thread::sleep(backoff.min(deadline - now));
-        backoff = (backoff * 2).min(Duration::from_millis(10));
+        backoff = (backoff * 2).min(FOLLOW_POLL);
     }
 }
+
+/// The longest pause between two looks at the sandbox and its events: a
+/// read and a `waitpid` on the host, cheap enough to keep the verdict and
+/// the teardown's end within a few milliseconds.
+const FOLLOW_POLL: Duration = Duration::from_millis(5);
 
 /// dockerd's exit as the agent reported it after its verdict.
 #[derive(Debug)]
@@ -326,7 +331,7 @@ fn follow_teardown(
             return late;
         }
         std::thread::sleep(backoff.min(deadline - now));
-        backoff = (backoff * 2).min(Duration::from_millis(20));
+        backoff = (backoff * 2).min(FOLLOW_POLL);
     }
 }
 
@@ -385,13 +390,22 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
 fn sweep_cell(marker: &str, pgid: Option<i32>, paths: &CellPaths) -> Vec<String> {
     let mut leaked = Vec::new();
     let settle_until = Instant::now() + LEAK_SETTLE;
-    while !sweep::find_marked(Marker::Cell(marker), pgid).is_empty()
-        && Instant::now() < settle_until
-    {
+    let mut settled = false;
+    while Instant::now() < settle_until {
+        if sweep::find_marked(Marker::Cell(marker), pgid).is_empty() {
+            settled = true;
+            break;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
-    for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
-        leaked.push(leftover.to_string());
+    if settled {
+        // Nothing marked is alive; a second scan of every process would
+        // find nothing more (each costs milliseconds on a busy machine).
+        sweep::reap_orphans();
+    } else {
+        for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
+            leaked.push(leftover.to_string());
+        }
     }
     for mount in mounts::unmount_below(&paths.scratch) {
         leaked.push(format!("mount {}", mount.display()));
