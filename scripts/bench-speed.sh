@@ -1,60 +1,119 @@
 #!/usr/bin/env bash
-# Speed of dindcheck on the design matrix (16 cells: 8 dockerd configurations
-# x runsc 20221219 and 20240729), on one machine in one run:
-#   (a) matrix wall time with --jobs 1 and with the default (one per core)
-#   (b) per-cell harness overhead = time to verdict - dockerd's own
-#       start -> "API listen on" time (from its log), with a breakdown
-#   (c) exit detection: a daemon that exits at start (the fake dockerd, which
-#       logs a timestamped line and exits at once), from its exit to the verdict
-#   (d) the same matrix driven by scripts/baseline-loop.sh, the plain shell loop
-#       the seed document implies (start dockerd, poll `docker info` each second)
-# Usage: scripts/bench-speed.sh [RUNS]   (as root, after scripts/setup.sh)
+# Speed of dindcheck on the design matrix (16 cells at depth ready: 8 dockerd
+# configurations x runsc 20221219 and 20240729), on one machine in one run:
+#   (a) the matrix's wall time with the default --jobs and with each of
+#       --jobs $JOBS, against (d) scripts/baseline-loop.sh, the plain shell loop
+#       the seed document implies (start dockerd in `runsc do`, poll
+#       `docker info` once a second), as ratios of medians
+#   (b) the harness's overhead per cell, as a median over every cell of the
+#       default runs: the time to the verdict minus dockerd's own time, from
+#       its first log line to `API listen on` (ready cells) or to its last
+#       words (failed cells), with its parts
+#   (c) from dockerd's last words to the verdict: median and maximum over
+#       every failed cell of every run, and which event decided the verdicts
+# Every run's 16 verdicts (outcome and signature) are compared with the
+# committed reference run fixtures/reports/devices-cgroup-both.json (the
+# README's table), and the shell loop's outcomes with its outcomes; any
+# difference is printed and the script exits 1.
+# Rounds: each round runs every command once through hyperfine, in a rotated
+# order, so a load that drifts over the run hits every command alike.
+# Usage: scripts/bench-speed.sh [ROUNDS]   (default 5; as root, after
+# scripts/setup.sh). JOBS="1 2 3 4" (default) sets the --jobs values.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-5}
+rounds=${1:-5}
+jobs_list=${JOBS:-1 2 3 4}
 . scripts/runtimes.sh
-fake=$PWD/target/release/fake-dockerd
 out=$(mktemp -d /tmp/dindcheck-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 matrix="$bin run scenarios/devices-cgroup.yaml --runsc $old --runsc $new -q --format json"
-hyperfine --warmup 1 --runs "$runs" --export-json "$out/hyperfine.json" \
-  -n 'dindcheck --jobs 1' "$matrix --jobs 1 --out $out/j1 > /dev/null" \
-  -n "dindcheck default ($(nproc) jobs)" "$matrix --out $out/jd > /dev/null" \
-  -n 'shell baseline' "scripts/baseline-loop.sh > $out/baseline.txt"
-for sandbox in native runsc; do
-  printf 'name: exit-%s\nsandbox: %s\ndockerd:\n  binary: %s\n  args: [--fake-mode=crash]\naxes:\n  n: {a: {}, b: {}, c: {}, d: {}, e: {}, f: {}, g: {}, h: {}, i: {}, j: {}}\n' \
-    "$sandbox" "$sandbox" "$fake" > "$out/exit-$sandbox.yaml"
-  "$bin" run "$out/exit-$sandbox.yaml" --runsc "$old" --jobs 1 -q --out "$out/exit-$sandbox" --format json > /dev/null
+names=("default")
+commands=("$matrix --out \$(mktemp -d $out/default.XXXX)/r > /dev/null")
+for j in $jobs_list; do
+  names+=("jobs-$j")
+  commands+=("$matrix --jobs $j --out \$(mktemp -d $out/jobs-$j.XXXX)/r > /dev/null")
 done
-python3 - "$out" <<'PY'
-import json, statistics, sys
-out = sys.argv[1]
-bench = json.load(open(f"{out}/hyperfine.json"))["results"]
-med = {r["command"]: statistics.median(r["times"]) for r in bench}
-names = list(med)
-print("(a)/(d) matrix wall time, medians:")
+names+=("shell-baseline")
+commands+=("scripts/baseline-loop.sh > \$(mktemp $out/baseline.XXXX)")
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; --jobs $(
+  "$bin" run --help | grep -A1 -e '--jobs' | grep -o '(default: [^)]*)')" >&2
+for round in $(seq 1 "$rounds"); do
+  args=()
+  n=${#names[@]}
+  for k in $(seq 0 $((n - 1))); do
+    i=$(((k + round - 1) % n))
+    args+=(-n "${names[$i]}" "${commands[$i]}")
+  done
+  hyperfine --runs 1 --style none --export-json "$out/round-$round.json" "${args[@]}" >&2
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+python3 - "$out" "$(nproc)" <<'PY'
+import glob, json, statistics as st, sys
+out, cores = sys.argv[1], int(sys.argv[2])
+times = {}
+for path in sorted(glob.glob(f"{out}/round-*.json")):
+    for r in json.load(open(path))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+med = {name: st.median(ts) for name, ts in times.items()}
+base = med["shell-baseline"]
+print(f"(a) the design matrix's wall time, median of {len(times['default'])} runs each "
+      f"({cores} cores):")
 for name, m in med.items():
-    print(f"  {name}: {m:.2f} s")
-print(f"  default vs --jobs 1: {med[names[0]] / med[names[1]]:.2f}x faster")
-print(f"  default vs shell baseline: {med[names[2]] / med[names[1]]:.2f}x faster")
-t = lambda c, k: c["timings_ms"][k]
-for label in ("j1", "jd"):
-    cells = json.load(open(f"{out}/{label}/report.json"))["cells"]
-    ready = [c for c in cells if t(c, "dockerd_log_to_api_listen") is not None]
-    m = lambda f: statistics.median(f(c) for c in ready)
-    print(f"(b) [{label}] {len(ready)} ready cells, medians: verdict {m(lambda c: t(c, 'verdict'))} ms, "
-          f"dockerd's own start->API listen {m(lambda c: t(c, 'dockerd_log_to_api_listen'))} ms, "
-          f"overhead {m(lambda c: t(c, 'verdict') - t(c, 'dockerd_log_to_api_listen'))} ms = "
-          f"runsc sandbox start {m(lambda c: t(c, 'sandbox_start'))} + agent mounts {m(lambda c: t(c, 'agent_setup'))} "
-          f"+ dockerd exec to first log line and /_ping detection "
-          f"{m(lambda c: t(c, 'dockerd_start_to_api') - t(c, 'dockerd_log_to_api_listen'))} "
-          f"+ GET /info {m(lambda c: t(c, 'info'))} + doctor {m(lambda c: t(c, 'doctor') or 0)} + event delivery "
-          f"{m(lambda c: t(c, 'verdict') - t(c, 'sandbox_start') - t(c, 'agent_setup') - (t(c, 'doctor') or 0) - t(c, 'dockerd_start_to_api') - t(c, 'info'))}")
-for sandbox in ("native", "runsc"):
-    cells = json.load(open(f"{out}/exit-{sandbox}/report.json"))["cells"]
-    v = sorted(t(c, "last_log_line_to_verdict") for c in cells)
-    print(f"(c) exit detection, {sandbox}: median {statistics.median(v)} ms, max {v[-1]} ms over {len(v)} cells")
-base = open(f"{out}/baseline.txt").read().split("\n")
-ready = sum(1 for l in base if l.endswith(": ready"))
-print(f"(d) the shell baseline's verdicts: {ready} ready of {sum(1 for l in base if l)} (no signatures, no leak checks)")
+    ratio = "" if name == "shell-baseline" else f"  {base / m:.2f}x faster than the shell loop"
+    print(f"    {name:15s} {m:6.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f}){ratio}")
+
+ref = {tuple(sorted(c["axes"].items())): (c["outcome"], c["signature"])
+       for c in json.load(open("fixtures/reports/devices-cgroup-both.json"))["cells"]}
+differences = []
+reports = {}
+for path in sorted(glob.glob(f"{out}/*.*/r/report.json")):
+    label = path.split("/")[-3].split(".")[0]
+    cells = json.load(open(path))["cells"]
+    reports.setdefault(label, []).append(cells)
+    got = {tuple(sorted(c["axes"].items())): (c["outcome"], c["signature"]) for c in cells}
+    for key in sorted(set(ref) | set(got)):
+        if ref.get(key) != got.get(key):
+            differences.append(f"{label}: {dict(key)}: {got.get(key)} (reference {ref.get(key)})")
+label_of = {"old": "20221219", "new": "20240729"}
+for path in sorted(glob.glob(f"{out}/baseline.*")):
+    for line in open(path).read().splitlines():
+        axes, verdict = line.split(": ")
+        kv = dict(f.split("=") for f in axes.split())
+        key = tuple(sorted({"cgroup_driver": kv["driver"], "cgroup_parent": kv["parent"],
+                            "iptables": kv["iptables"], "runsc": label_of[kv["runsc"]]}.items()))
+        if verdict != ref[key][0]:
+            differences.append(f"shell-baseline: {dict(key)}: {verdict} (reference {ref[key][0]})")
+
+t = lambda c, k: c["timings_ms"].get(k)
+default_cells = [c for run in reports.get("default", []) for c in run]
+def own(c):
+    return t(c, "dockerd_log_to_api_listen") if t(c, "dockerd_log_to_api_listen") is not None \
+        else t(c, "dockerd_log_to_fatal_line")
+judged = [c for c in default_cells if own(c) is not None]
+m = lambda f, cs=judged: st.median(f(c) for c in cs)
+print(f"(b) harness overhead per cell (default --jobs, {len(judged)} cells): median "
+      f"{m(lambda c: t(c, 'verdict') - own(c))} ms of a median verdict at {m(lambda c: t(c, 'verdict'))} ms; "
+      f"dockerd's own time (first log line to API listen / last words) median {m(own)} ms")
+print(f"    parts, medians: runsc sandbox start {m(lambda c: t(c, 'sandbox_start'))} ms; agent mounts "
+      f"{m(lambda c: t(c, 'agent_setup'))} ms; doctor {m(lambda c: t(c, 'doctor') or 0)} ms; "
+      f"GET /info {m(lambda c: t(c, 'info'), [c for c in judged if t(c, 'info') is not None])} ms (ready cells); "
+      f"teardown after the verdict {m(lambda c: t(c, 'teardown'))} ms")
+failed = [c for runs in reports.values() for run in runs for c in run if c["outcome"] == "daemon-failed"]
+f2v = sorted(t(c, "fatal_line_to_verdict") for c in failed if t(c, "fatal_line_to_verdict") is not None)
+decided = {}
+for c in failed:
+    decided[c.get("decided_by")] = decided.get(c.get("decided_by"), 0) + 1
+exits = sorted(t(c, "dockerd_start_to_exit") - t(c, "dockerd_start_to_fatal_line") for c in failed
+               if t(c, "dockerd_start_to_exit") is not None and t(c, "dockerd_start_to_fatal_line") is not None)
+print(f"(c) dockerd's last words to the verdict: median {st.median(f2v)} ms, max {f2v[-1]} ms over "
+      f"{len(f2v)} failed cells of {sum(len(r) for r in reports.values())} runs; decided by {decided}; "
+      f"dockerd exited a median {st.median(exits) if exits else '-'} ms after its last words "
+      f"({len(exits)} of {len(failed)} within the teardown)")
+if differences:
+    print(f"verdicts differ from fixtures/reports/devices-cgroup-both.json:")
+    for d in differences:
+        print(f"    {d}")
+    sys.exit(1)
+print(f"verdicts: all {len(reports) and sum(len(r) for r in reports.values())} dindcheck runs give the "
+      f"reference's 16 verdicts; the shell loop's outcomes match too")
 PY

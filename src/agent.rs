@@ -7,7 +7,10 @@
 
 mod cell;
 mod depths;
+mod output;
 pub mod protocol;
+mod readiness;
+mod watch;
 
 pub use cell::{AgentError, run_agent, userns_exec};
 pub use protocol::{AgentEvent, AgentResult, AgentSpec, parse_event};

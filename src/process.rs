@@ -1,10 +1,12 @@
 //! Everything that calls nix, libc or procfs: spawning and supervising
-//! children, sweeping leftovers, signal handling, and the agent's mounts.
+//! children, sweeping leftovers, signal handling, the agent's mounts, and
+//! waiting for a file's writes or a child's exit without polling.
 
 pub mod cgroupdirs;
 pub mod child;
 pub mod envprobe;
 pub mod mounts;
+pub mod notify;
 pub mod signals;
 pub mod stale;
 pub mod sweep;

@@ -12,6 +12,6 @@ pub mod run;
 
 pub use daemon::DaemonInfo;
 pub use run::{
-    Attempt, CellResult, CgroupReport, Expectation, HostInfo, Outcome, READABLE_SCHEMAS, RunReport,
-    SCHEMA, ScenarioInfo, Timings, millis,
+    Attempt, CellResult, CgroupReport, DecidedBy, Expectation, HostInfo, Outcome, READABLE_SCHEMAS,
+    RunReport, SCHEMA, ScenarioInfo, Timings, millis,
 };

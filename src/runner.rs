@@ -21,7 +21,7 @@ use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
 use crate::process::signals::{Shutdown, shutdown_level};
 use crate::process::sweep::{self, MARKER_VAR, Marker};
 use crate::process::{cgroupdirs, mounts};
-use crate::report_format::{CellResult, Outcome, Timings, millis};
+use crate::report_format::{CellResult, DecidedBy, Outcome, Timings, millis};
 use crate::sandbox::{CellPaths, PrepareContext, agent_spec, backend_for};
 
 /// Time the sandbox gets on top of the probe timeout: runsc start-up and
@@ -85,6 +85,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
         signature: None,
         fatal_line: None,
         detail: None,
+        decided_by: None,
         dockerd: None,
         timings_ms: Timings::default(),
         log: artifacts.join("dockerd.log"),
@@ -119,13 +120,22 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     let deadline = started + Duration::from_secs(cell.settings.timeout_secs) + SANDBOX_ALLOWANCE;
     let mut pgid = None;
     let mut verdict_at = None;
+    let mut fatal_line_at = None;
     match Supervised::spawn(&spec) {
-        Err(err) => result.detail = Some(crate::error_text::error_chain(&err)),
+        Err(err) => {
+            result.detail = Some(crate::error_text::error_chain(&err));
+            result.decided_by = Some(DecidedBy::Harness);
+        }
         Ok(mut sandbox) => {
             pgid = Some(sandbox.pid());
-            let followed = follow(&mut sandbox, &result.sandbox_log, deadline);
+            let mut events = EventReader::open(&result.sandbox_log);
+            let followed = follow(&mut sandbox, &mut events, deadline);
             result.timings_ms.verdict = millis(started.elapsed());
-            verdict_at = Some(jiff::Timestamp::now());
+            let now = jiff::Timestamp::now();
+            verdict_at = Some(now);
+            fatal_line_at = followed.result.as_ref().and_then(|r| r.fatal_line_at_us);
+            result.timings_ms.fatal_line_to_verdict =
+                fatal_line_at.and_then(|at| u64::try_from((now.as_microsecond() - at) / 1000).ok());
             result.timings_ms.sandbox_start = followed
                 .started_at
                 .map(|t| millis(t.duration_since(sandbox.started())));
@@ -136,11 +146,15 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
                 _ => ctx.grace,
             };
             // After its verdict the agent exits and runsc tears the sandbox
-            // down itself; give it the grace period to do so cleanly.
-            if sandbox.wait_until(Instant::now() + grace).is_none() {
+            // down itself; give it the grace period to do so cleanly, and
+            // keep what the agent still reports meanwhile (dockerd's exit
+            // after a verdict its last words gave).
+            let exited = follow_teardown(&mut sandbox, &mut events, Instant::now() + grace);
+            if sandbox.try_wait().is_none() {
                 sandbox.terminate(grace);
             }
             remove_runtime_state(cell, &paths, &spec, &artifacts, grace);
+            apply_late_exit(&mut result, exited);
             result.timings_ms.teardown = millis(teardown_started.elapsed());
         }
     }
@@ -149,7 +163,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
     result.leaked = sweep_cell(&marker, pgid, &paths, cgroup_name.as_deref());
     result.timings_ms.teardown += millis(teardown_started.elapsed());
     result.timings_ms.total = millis(started.elapsed());
-    classify(ctx.signatures, &mut result, verdict_at);
+    classify(ctx.signatures, &mut result, verdict_at, fatal_line_at);
     finish(ctx, result)
 }
 
@@ -217,27 +231,60 @@ struct Followed {
     interrupted: bool,
 }
 
+/// The agent's event lines, read from the sandbox's stderr file as they are
+/// written.
+struct EventReader {
+    file: Option<File>,
+    pending: Vec<u8>,
+}
+
+impl EventReader {
+    fn open(events_file: &Path) -> EventReader {
+        EventReader {
+            file: File::open(events_file).ok(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Reads what is new; returns whether there was anything.
+    fn read(&mut self) -> bool {
+        let Some(file) = self.file.as_mut() else {
+            return false;
+        };
+        let mut chunk = Vec::new();
+        if file.read_to_end(&mut chunk).is_ok() && !chunk.is_empty() {
+            self.pending.extend_from_slice(&chunk);
+            return true;
+        }
+        false
+    }
+
+    /// The next complete event line read so far.
+    fn next_event(&mut self) -> Option<AgentEvent> {
+        while let Some(newline) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=newline).collect();
+            if let Some(event) = parse_event(String::from_utf8_lossy(&line).trim_end()) {
+                return Some(event);
+            }
+        }
+        None
+    }
+}
+
 /// Reads the agent's events as they are written, until its result, the
 /// sandbox's exit, the deadline or a shutdown request.
-fn follow(sandbox: &mut Supervised, events_file: &Path, deadline: Instant) -> Followed {
+fn follow(sandbox: &mut Supervised, events: &mut EventReader, deadline: Instant) -> Followed {
     let mut followed = Followed::default();
-    let mut reader = File::open(events_file).ok();
-    let mut pending = Vec::new();
     let mut backoff = Duration::from_millis(1);
     loop {
         let exited = sandbox.try_wait();
-        if let Some(file) = reader.as_mut() {
-            let mut chunk = Vec::new();
-            if file.read_to_end(&mut chunk).is_ok() && !chunk.is_empty() {
-                pending.extend_from_slice(&chunk);
-                backoff = Duration::from_millis(1);
-            }
+        if events.read() {
+            backoff = Duration::from_millis(1);
         }
-        while let Some(newline) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=newline).collect();
-            match parse_event(String::from_utf8_lossy(&line).trim_end()) {
-                Some(AgentEvent::Started) => followed.started_at = Some(Instant::now()),
-                Some(AgentEvent::Result(result)) => {
+        while let Some(event) = events.next_event() {
+            match event {
+                AgentEvent::Started => followed.started_at = Some(Instant::now()),
+                AgentEvent::Result(result) => {
                     followed.result = Some(result);
                     return followed;
                 }
@@ -258,7 +305,54 @@ fn follow(sandbox: &mut Supervised, events_file: &Path, deadline: Instant) -> Fo
             return followed;
         }
         std::thread::sleep(backoff.min(deadline - now));
-        backoff = (backoff * 2).min(Duration::from_millis(10));
+        backoff = (backoff * 2).min(FOLLOW_POLL);
+    }
+}
+
+/// The longest pause between two looks at the sandbox and its events: a
+/// read and a `waitpid` on the host, cheap enough to keep the verdict and
+/// the teardown's end within a few milliseconds.
+const FOLLOW_POLL: Duration = Duration::from_millis(5);
+
+/// dockerd's exit as the agent reported it after its verdict.
+#[derive(Debug)]
+struct LateExit {
+    status: String,
+    ms: u64,
+}
+
+/// Waits until the sandbox exits or `deadline` passes, reading the events
+/// the agent still writes; returns dockerd's exit if it reported one.
+fn follow_teardown(
+    sandbox: &mut Supervised,
+    events: &mut EventReader,
+    deadline: Instant,
+) -> Option<LateExit> {
+    let mut late = None;
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        let exited = sandbox.try_wait();
+        events.read();
+        while let Some(event) = events.next_event() {
+            if let AgentEvent::DockerdExited { status, ms } = event {
+                late = Some(LateExit { status, ms });
+            }
+        }
+        let now = Instant::now();
+        if exited.is_some() || now >= deadline {
+            return late;
+        }
+        std::thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(FOLLOW_POLL);
+    }
+}
+
+/// Keeps dockerd's exit when it came within the teardown.
+fn apply_late_exit(result: &mut CellResult, exited: Option<LateExit>) {
+    let Some(exited) = exited else { return };
+    result.timings_ms.dockerd_start_to_exit = Some(exited.ms);
+    if result.outcome == Outcome::DaemonFailed && result.detail.is_none() {
+        result.detail = Some(format!("dockerd exited with {}", exited.status));
     }
 }
 
@@ -266,6 +360,8 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
     if let Some(agent) = followed.result {
         result.outcome = agent.outcome;
         result.detail = agent.detail;
+        result.decided_by = agent.decided_by.or(Some(DecidedBy::Harness));
+        result.timings_ms.dockerd_start_to_fatal_line = agent.dockerd_start_to_fatal_line_ms;
         result.dockerd = agent.dockerd;
         result.cgroups = Some(agent.cgroups);
         result.timings_ms.agent_setup = Some(agent.setup_ms);
@@ -285,15 +381,18 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
             result.detail = Some(detail);
         }
     } else if followed.interrupted {
+        result.decided_by = Some(DecidedBy::Harness);
         result.outcome = Outcome::Error;
         result.detail = Some("interrupted before a verdict".to_owned());
     } else if followed.timed_out {
+        result.decided_by = Some(DecidedBy::Timeout);
         result.outcome = Outcome::Timeout;
         result.detail = Some(format!(
             "no verdict from the sandbox within {} s",
             cell.settings.timeout_secs + SANDBOX_ALLOWANCE.as_secs()
         ));
     } else {
+        result.decided_by = Some(DecidedBy::Harness);
         result.outcome = Outcome::Error;
         result.detail = Some(format!(
             "the sandbox exited with {} before the agent gave a verdict",
@@ -353,13 +452,22 @@ fn sweep_cell(
 ) -> Vec<String> {
     let mut leaked = Vec::new();
     let settle_until = Instant::now() + LEAK_SETTLE;
-    while !sweep::find_marked(Marker::Cell(marker), pgid).is_empty()
-        && Instant::now() < settle_until
-    {
+    let mut settled = false;
+    while Instant::now() < settle_until {
+        if sweep::find_marked(Marker::Cell(marker), pgid).is_empty() {
+            settled = true;
+            break;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
-    for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
-        leaked.push(leftover.to_string());
+    if settled {
+        // Nothing marked is alive; a second scan of every process would
+        // find nothing more (each costs milliseconds on a busy machine).
+        sweep::reap_orphans();
+    } else {
+        for leftover in sweep::kill_leftovers(Marker::Cell(marker), pgid) {
+            leaked.push(leftover.to_string());
+        }
     }
     if let Some(name) = cgroup_name {
         let root = Path::new(cgroupdirs::CGROUP_ROOT);
@@ -383,11 +491,18 @@ fn classify(
     signatures: &SignatureSet,
     result: &mut CellResult,
     verdict_at: Option<jiff::Timestamp>,
+    fatal_line_at_us: Option<i64>,
 ) {
     // Lossily, line by line, as triage reads it: a stray byte must not
     // empty the log (and so the signature).
     let log = crate::triage::read_lossy(&result.log).unwrap_or_default();
     result.timings_ms.dockerd_log_to_api_listen = logline::start_to_api_listen_ms(&log);
+    if let Some(at) = fatal_line_at_us
+        && let Some(first) = log.lines().find_map(|l| logline::parse(l).time)
+    {
+        let span_us = at - first.as_microsecond();
+        result.timings_ms.dockerd_log_to_fatal_line = u64::try_from(span_us / 1000).ok();
+    }
     if result.outcome == Outcome::DaemonFailed
         && let Some(verdict_at) = verdict_at
         && let Some(last) = log.lines().rev().find_map(|l| logline::parse(l).time)

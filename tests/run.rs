@@ -87,7 +87,14 @@ fn assert_cell_invariants(cell: &Value) {
                 log.display()
             );
             assert!(cell["signature"].is_string(), "{id}: {cell}");
-            assert!(cell["timings_ms"]["dockerd_start_to_exit"].is_u64(), "{id}");
+            // The verdict comes with dockerd's last words; its exit follows
+            // within milliseconds, inside the teardown.
+            assert_eq!(cell["decided_by"], "fatal-line", "{id}: {cell}");
+            assert!(
+                cell["timings_ms"]["dockerd_start_to_fatal_line"].is_u64(),
+                "{id}"
+            );
+            assert!(cell["timings_ms"]["fatal_line_to_verdict"].is_u64(), "{id}");
         }
         "ready" | "container-ok" | "container-failed" | "pull-ok" | "pull-failed"
         | "network-ok" | "network-failed" | "build-ok" | "build-failed" => {
@@ -97,6 +104,7 @@ fn assert_cell_invariants(cell: &Value) {
                 log.display()
             );
             assert!(cell["dockerd"]["ServerVersion"].is_string(), "{id}: {cell}");
+            assert!(cell["decided_by"].is_string(), "{id}: {cell}");
             assert!(cell["timings_ms"]["dockerd_start_to_api"].is_u64(), "{id}");
             assert!(
                 cell["timings_ms"]["dockerd_log_to_api_listen"].is_u64(),
@@ -447,7 +455,63 @@ fn a_crashing_daemon_is_reported_the_moment_it_exits() {
     assert_eq!(only["outcome"], "daemon-failed", "{only}");
     assert_eq!(only["signature"], "devices-cgroup-missing", "{only}");
     assert_eq!(only["detail"], "dockerd exited with exit status 1");
+    // Its last words and its exit come together: either decides, and the
+    // exit status is kept either way.
+    assert!(
+        only["decided_by"] == "fatal-line" || only["decided_by"] == "exit",
+        "{only}"
+    );
     assert_nothing_left(pid);
+}
+
+/// A daemon whose last words come long before its exit (here: never) is
+/// `daemon-failed` the moment it prints them, not `timeout`, under runsc
+/// and natively.
+#[rstest]
+#[timeout(Duration::from_secs(300))]
+#[cfg_attr(
+    dindcheck_skip_runsc,
+    ignore = "needs root and runsc 20221219 (scripts/setup.sh)"
+)]
+fn last_words_decide_the_verdict_before_the_exit() {
+    need(root(), "root");
+    let runsc = need(common::runsc_bookworm(), "runsc");
+    let dir = tempfile::tempdir().unwrap();
+    for sandbox in ["native", "runsc"] {
+        let scenario = fake_scenario(dir.path(), sandbox, "last-words-hang", 60);
+        let out = dir.path().join(format!("out-{sandbox}"));
+        let args = [
+            "run",
+            scenario.to_str().unwrap(),
+            "--runsc",
+            runsc.to_str().unwrap(),
+            "--timeout",
+            "20",
+            "--grace",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        let (pid, report) = run_to_report(dir.path(), &args, &out);
+        let only = &cells(&report)[0];
+        assert_eq!(only["outcome"], "daemon-failed", "{sandbox}: {only}");
+        assert_eq!(only["decided_by"], "fatal-line", "{sandbox}: {only}");
+        assert_eq!(only["signature"], "devices-cgroup-missing", "{only}");
+        assert_eq!(
+            only["fatal_line"], "failed to start daemon: Devices cgroup isn't mounted",
+            "{only}"
+        );
+        let timings = &only["timings_ms"];
+        assert!(timings["dockerd_start_to_fatal_line"].is_u64(), "{only}");
+        assert!(timings["fatal_line_to_verdict"].is_u64(), "{only}");
+        assert!(
+            timings["dockerd_start_to_exit"].is_null(),
+            "it never exits: {only}"
+        );
+        assert!(only["leaked"].as_array().unwrap().is_empty(), "{only}");
+        assert_nothing_left(pid);
+    }
 }
 
 #[rstest]

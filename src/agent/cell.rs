@@ -2,12 +2,13 @@
 //!
 //! Runs inside `runsc do` (or fresh host namespaces for `native`). It mounts
 //! the cgroup layout and a tmpfs for dockerd's state, starts dockerd with its
-//! output on the agent's stdout (the host keeps that as `dockerd.log`), and
-//! watches both dockerd's exit and its API, so a daemon that dies is reported
-//! the moment it dies. It speaks to the host only through
-//! `dindcheck-agent {json}` lines on stderr, and exits right after its result:
-//! the sandbox (or pid namespace) going away kills whatever is left, and the
-//! tmpfs state goes with it.
+//! output copied to the agent's stdout (the host keeps that as
+//! `dockerd.log`), and watches dockerd's output for its last words, its exit
+//! and its API, so a daemon that fails is reported the moment it says so.
+//! It speaks to the host only through `dindcheck-agent {json}` lines on
+//! stderr, and exits right after its result (and, after last words, after
+//! dockerd's exit or a short wait for it): the sandbox (or pid namespace)
+//! going away kills whatever is left, and the tmpfs state goes with it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,14 +17,16 @@ use std::time::{Duration, Instant};
 use crate::engine::api::EngineClient;
 use crate::engine::image::single_binary_image;
 use crate::error_text::error_chain;
-use crate::process::child::{Output, SpawnSpec, Supervised, describe_status};
+use crate::process::child::{SpawnSpec, Supervised, describe_status};
 use crate::process::mounts;
-use crate::report_format::{CgroupReport, Outcome, millis};
+use crate::report_format::{CgroupReport, DecidedBy, Outcome, millis};
 use crate::scenario::{CgroupLayout, Depth};
 
+use super::output::DockerdOutput;
 use super::protocol::{
     AgentEvent, AgentResult, AgentSpec, HOST_DOCKER_STATE, PROBE_IMAGE, PROBE_TOKEN, emit,
 };
+use super::watch::{self, Startup};
 
 /// Controllers `auto` tries on top of those in `/proc/cgroups`: gVisor lists
 /// a controller there only once a hierarchy for it is mounted, so the list
@@ -100,12 +103,20 @@ pub fn run_agent(spec_path: &Path) -> Result<(), AgentError> {
         path: spec_path.to_owned(),
         source,
     })?;
-    let result = run_cell(&spec, agent_started);
+    let mut lingering = None;
+    let result = run_cell(&spec, agent_started, &mut lingering);
     emit(&AgentEvent::Result(Box::new(result)));
+    if let Some(lingering) = lingering {
+        lingering.finish();
+    }
     Ok(())
 }
 
-fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
+fn run_cell(
+    spec: &AgentSpec,
+    agent_started: Instant,
+    lingering: &mut Option<Lingering>,
+) -> AgentResult {
     let mut result = AgentResult {
         outcome: Outcome::Error,
         detail: None,
@@ -116,6 +127,9 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         info_ms: None,
         dockerd_start_to_api_ms: None,
         dockerd_start_to_exit_ms: None,
+        decided_by: None,
+        dockerd_start_to_fatal_line_ms: None,
+        fatal_line_at_us: None,
         container_ms: None,
         pull_ms: None,
         network_ms: None,
@@ -193,11 +207,18 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
         result.doctor_ms = Some(millis(doctor_started.elapsed()));
     }
     let doctor_time = doctor_started.elapsed();
+    let mut output = match DockerdOutput::create(&spec.work_dir) {
+        Ok(output) => output,
+        Err(err) => {
+            result.detail = Some(format!("failed to create dockerd's output file: {err}"));
+            return result;
+        }
+    };
     let spawn = SpawnSpec {
         argv,
         env,
-        stdout: Output::Stdout,
-        stderr: Output::Stdout,
+        stdout: output.sink(),
+        stderr: output.sink(),
         isolate: false,
     };
     let started = Instant::now();
@@ -216,23 +237,37 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     emit(&AgentEvent::DockerdSpawned { pid: dockerd.pid() });
     let deadline = started + Duration::from_millis(spec.timeout_ms);
     let client = EngineClient::new(spec.socket.clone(), Duration::from_secs(5));
-    let mut backoff = Duration::from_millis(2);
-    loop {
-        if let Some(status) = dockerd.try_wait() {
+    // dockerd's last words decide at once: it prints them after its own
+    // clean-up, just before it exits (cmd/dockerd's main), and before the
+    // deadline they make the cell daemon-failed, not timeout.
+    match watch::until_decided(&mut dockerd, &mut output, spec.socket.clone(), deadline) {
+        Startup::LastWords => {
             result.outcome = Outcome::DaemonFailed;
+            result.decided_by = Some(DecidedBy::FatalLine);
+            if let Some(line) = output.terminal() {
+                result.dockerd_start_to_fatal_line_ms = Some(millis(line.seen - started));
+                result.fatal_line_at_us = Some(line.seen_at_us);
+            }
+            *lingering = Some(Lingering {
+                dockerd,
+                output,
+                started,
+            });
+            return result;
+        }
+        Startup::Exited { status, api } => {
+            // An answer that came before the exit was seen still counts:
+            // the daemon was up before it died.
+            result.dockerd_start_to_api_ms = api.map(|answered| millis(answered - started));
+            result.outcome = Outcome::DaemonFailed;
+            result.decided_by = Some(DecidedBy::Exit);
             result.dockerd_exit = Some(describe_status(status));
             result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
             return result;
         }
-        if client.ping().is_ok() {
-            let ms = millis(started.elapsed());
-            result.dockerd_start_to_api_ms = Some(ms);
-            emit(&AgentEvent::ApiReady { ms });
-            break;
-        }
-        let now = Instant::now();
-        if now >= deadline {
+        Startup::TimedOut => {
             result.outcome = Outcome::Timeout;
+            result.decided_by = Some(DecidedBy::Timeout);
             result.detail = Some(format!(
                 "dockerd neither answered /_ping nor exited within {} ms",
                 spec.timeout_ms
@@ -240,8 +275,12 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             dockerd.terminate(Duration::ZERO);
             return result;
         }
-        std::thread::sleep(backoff.min(deadline - now));
-        backoff = (backoff * 2).min(Duration::from_millis(10));
+        Startup::ApiReady(answered) => {
+            let ms = millis(answered - started);
+            result.dockerd_start_to_api_ms = Some(ms);
+            result.decided_by = Some(DecidedBy::ApiReady);
+            emit(&AgentEvent::ApiReady { ms });
+        }
     }
     result.outcome = Outcome::Ready;
     let info_started = Instant::now();
@@ -259,6 +298,7 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             result.build_ms = times.build;
         }
         result.outcome = outcome;
+        result.decided_by = Some(DecidedBy::ContainerProbe);
         result.detail = detail;
         let died = if outcome.is_probe_failure() {
             // A probe that failed because dockerd is going down: give the
@@ -271,6 +311,7 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
             // The daemon died under the probe: that, not the probe's
             // connection error, is the verdict.
             result.outcome = Outcome::DaemonFailed;
+            result.decided_by = Some(DecidedBy::Exit);
             result.dockerd_exit = Some(describe_status(status));
             result.dockerd_start_to_exit_ms = Some(millis(started.elapsed()));
         }
@@ -278,6 +319,43 @@ fn run_cell(spec: &AgentSpec, agent_started: Instant) -> AgentResult {
     // The state is on a tmpfs that dies with the sandbox: no grace needed.
     dockerd.terminate(Duration::ZERO);
     result
+}
+
+/// How long the agent keeps watching after a verdict dockerd's last words
+/// gave: dockerd exits milliseconds after them, and its exit status and
+/// last lines are worth keeping, but not worth delaying the teardown for.
+const EXIT_LINGER: Duration = Duration::from_millis(200);
+
+/// A dockerd whose last words decided the verdict, still watched while the
+/// sandbox is torn down.
+struct Lingering {
+    dockerd: Supervised,
+    output: DockerdOutput,
+    started: Instant,
+}
+
+impl Lingering {
+    /// Waits up to [`EXIT_LINGER`] for dockerd's exit, copying its output,
+    /// and reports the exit when it comes.
+    fn finish(mut self) {
+        let until = Instant::now() + EXIT_LINGER;
+        loop {
+            self.output.pump();
+            if let Some(status) = self.dockerd.try_wait() {
+                self.output.pump();
+                emit(&AgentEvent::DockerdExited {
+                    status: describe_status(status),
+                    ms: millis(self.started.elapsed()),
+                });
+                return;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1).min(until - now));
+        }
+    }
 }
 
 /// `dindcheck __userns-exec PROGRAM…`: enters a mapped user namespace and

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::report_format::doctor::DoctorReport;
-use crate::report_format::{CgroupReport, DaemonInfo, Outcome};
+use crate::report_format::{CgroupReport, DaemonInfo, DecidedBy, Outcome};
 use crate::scenario::{CgroupLayout, Depth};
 
 /// Host directories a dockerd or containerd may write to whatever its flags
@@ -100,8 +100,16 @@ pub enum AgentEvent {
         /// Milliseconds from spawn to answer.
         ms: u64,
     },
-    /// The verdict; the last line.
+    /// The verdict.
     Result(Box<AgentResult>),
+    /// dockerd exited after a verdict its last words gave, while the agent
+    /// was still watching (within the teardown); the last line then.
+    DockerdExited {
+        /// How it exited (`exit status 1`).
+        status: String,
+        /// Milliseconds from spawn to exit.
+        ms: u64,
+    },
 }
 
 /// The agent's verdict.
@@ -123,6 +131,16 @@ pub struct AgentResult {
     pub dockerd_start_to_api_ms: Option<u64>,
     /// Spawn to exit, for a daemon that died.
     pub dockerd_start_to_exit_ms: Option<u64>,
+    /// Which event decided the verdict.
+    #[serde(default)]
+    pub decided_by: Option<DecidedBy>,
+    /// Spawn to the agent reading dockerd's last words (a terminal line).
+    #[serde(default)]
+    pub dockerd_start_to_fatal_line_ms: Option<u64>,
+    /// When the agent read dockerd's last words: microseconds since the
+    /// Unix epoch on the sandbox's wall clock, which is the host's.
+    #[serde(default)]
+    pub fatal_line_at_us: Option<i64>,
     /// The `GET /info` round trip after readiness.
     pub info_ms: Option<u64>,
     /// The container probe's duration.

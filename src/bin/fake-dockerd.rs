@@ -13,6 +13,9 @@
 //! - `crash-latin1`: like `crash`, but a warning and an error line before the
 //!   fatal line carry bytes that are not UTF-8 (a Latin-1 file name), as a
 //!   dockerd that echoes a user's path does.
+//! - `last-words-hang`: like `crash`, but hang after the fatal line instead
+//!   of exiting (until SIGTERM): a daemon whose last words come long before
+//!   its exit.
 //! - `hang`: log `Starting up` and never listen; exit 0 on SIGTERM.
 //! - `hang-ignore-term`: like `hang`, but ignore SIGTERM and SIGINT.
 //! - `ready-ignore-term`: like `ready`, but ignore SIGTERM and SIGINT.
@@ -81,6 +84,8 @@ enum Mode {
     Crash,
     /// Like `Crash`, with bytes that are not UTF-8 before the fatal line.
     CrashLatin1,
+    /// Log warnings and a fatal line, then hang until SIGTERM.
+    LastWordsHang,
     /// Never listen; exit on SIGTERM.
     Hang,
     /// Never listen; ignore SIGTERM.
@@ -96,10 +101,11 @@ enum Mode {
 
 impl Mode {
     /// Every mode with its command-line name, for parsing and messages.
-    const ALL: [(&'static str, Mode); 8] = [
+    const ALL: [(&'static str, Mode); 9] = [
         ("ready", Mode::Ready),
         ("crash", Mode::Crash),
         ("crash-latin1", Mode::CrashLatin1),
+        ("last-words-hang", Mode::LastWordsHang),
         ("hang", Mode::Hang),
         ("hang-ignore-term", Mode::HangIgnoreTerm),
         ("ready-ignore-term", Mode::ReadyIgnoreTerm),
@@ -146,7 +152,7 @@ enum UsageError {
     },
     /// `--fake-mode` named no mode.
     #[error(
-        "unknown --fake-mode {value:?} (expected one of: ready, crash, crash-latin1, hang, \
+        "unknown --fake-mode {value:?} (expected one of: ready, crash, crash-latin1, last-words-hang, hang, \
          hang-ignore-term, ready-ignore-term, die-after-ready, fork-grandchild)"
     )]
     Mode {
@@ -471,6 +477,7 @@ fn main() -> ExitCode {
             Err(err) => fail_to_start(&format_args!("cannot fork grandchild: {err}")),
         },
         Mode::Crash | Mode::CrashLatin1 => run_crash(&config),
+        Mode::LastWordsHang => run_last_words_hang(&config),
         Mode::Hang | Mode::HangIgnoreTerm => match sleep_until(None) {
             Some(signo) => shut_down(signo, &config),
             None => unreachable!("sleeping with no deadline returns only on a signal"),
@@ -492,6 +499,31 @@ fn prepare_dirs(config: &Config) -> io::Result<()> {
 
 /// `crash`: warnings, the delay, then the fatal line and exit 1.
 fn run_crash(config: &Config) -> ExitCode {
+    if let Some(signo) = warn_and_wait(config) {
+        return shut_down(signo, config);
+    }
+    fail_to_start(&config.fatal)
+}
+
+/// `last-words-hang`: what `crash` prints, then no exit until a signal.
+fn run_last_words_hang(config: &Config) -> ExitCode {
+    let signo = warn_and_wait(config).or_else(|| {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "failed to start daemon: {}",
+            config.fatal
+        );
+        sleep_until(None)
+    });
+    match signo {
+        Some(signo) => shut_down(signo, config),
+        None => unreachable!("sleeping with no deadline returns only on a signal"),
+    }
+}
+
+/// The warnings a crashing daemon logs, then the delay; returns the signal
+/// that cut the delay short, if one did.
+fn warn_and_wait(config: &Config) -> Option<i32> {
     log(
         Level::Warning,
         "Your kernel does not support swap memory limit",
@@ -513,10 +545,7 @@ fn run_crash(config: &Config) -> ExitCode {
         );
         let _ = err.write_all(b"\xe9\xff: permission denied\"\n");
     }
-    if let Some(signo) = sleep_until(Some(Instant::now() + config.delay)) {
-        return shut_down(signo, config);
-    }
-    fail_to_start(&config.fatal)
+    sleep_until(Some(Instant::now() + config.delay))
 }
 
 /// `ready` and its variants: the delay, listen, serve.
@@ -808,6 +837,7 @@ mod tests {
     #[rstest]
     #[case("ready", Mode::Ready)]
     #[case("crash", Mode::Crash)]
+    #[case("last-words-hang", Mode::LastWordsHang)]
     #[case("hang", Mode::Hang)]
     #[case("hang-ignore-term", Mode::HangIgnoreTerm)]
     #[case("ready-ignore-term", Mode::ReadyIgnoreTerm)]

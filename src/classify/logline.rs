@@ -366,10 +366,14 @@ fn glog_level(text: &str) -> Option<Level> {
 /// dockerd's last words are printed without logrus framing
 /// (cmd/dockerd/docker.go prints the error `DaemonCli.start` returned:
 /// `failed to start daemon: …`, `failed to load listeners: …`,
-/// `failed to start containerd: …`), and Go runtime crashes start with
+/// `failed to start containerd: …`; dockerd before 20.10 wrapped it as
+/// `Error starting daemon: …`), and Go runtime crashes start with
 /// `panic:` or `fatal error:`.
 fn plain_fatal(text: &str) -> bool {
-    text.starts_with("failed to ") || text.starts_with("panic:") || text.starts_with("fatal error:")
+    text.starts_with("failed to ")
+        || text.starts_with("Error starting daemon: ")
+        || text.starts_with("panic:")
+        || text.starts_with("fatal error:")
 }
 
 /// Keys under which wrappers carry another program's words, in the order
@@ -834,6 +838,14 @@ mod tests {
             "failed to load listeners: can't create unix socket /x: chown /x: invalid argument",
         );
         assert_eq!(l.level, Some(Level::Fatal));
+    }
+
+    #[test]
+    fn pre_20_10_last_words_are_fatal() {
+        // dockerd 17.x-19.03 wrapped start's error as `Error starting daemon:`.
+        let l = parse("Error starting daemon: Devices cgroup isn't mounted");
+        assert_eq!(l.level, Some(Level::Fatal));
+        assert_eq!(parse("Error starting something else: x").level, None);
     }
 
     #[test]

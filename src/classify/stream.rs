@@ -50,6 +50,20 @@ pub struct LineVerdict {
     pub entry: Option<usize>,
 }
 
+impl LineVerdict {
+    /// Whether the line is a program's last words: a fatal-level line.
+    /// That is logrus `level=fatal` (the program calls `os.Exit(1)` after
+    /// it) or `level=panic`, Go's `panic:` and `fatal error:`, dockerd's
+    /// unframed last words (`cmd/dockerd` prints the error `start` returned,
+    /// `failed to start daemon: …`, then exits; before 20.10, `Error starting
+    /// daemon: …`), and bare words a catalogue entry names (dockerd 26.1
+    /// prints some configuration errors without a prefix). The agent ends a
+    /// cell on the first such line before the API answers.
+    pub fn is_terminal(&self) -> bool {
+        self.level == Some(Level::Fatal)
+    }
+}
+
 /// What a stream of lines comes to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Finding {
@@ -423,6 +437,47 @@ mod tests {
             let c = set.classify_log(&log);
             proptest::prop_assert_eq!(c, reference(set, &log));
         }
+    }
+
+    /// The lines of dockerd 20.10, 26.1 and 28.5 that end a start-up (as
+    /// they print them) are terminal; the shutdown lines before them and
+    /// containerd's lines are not.
+    #[rstest::rstest]
+    #[case::dockerd_20_10("failed to start daemon: Devices cgroup isn't mounted", true)]
+    #[case::dockerd_28_5(
+        "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to register \"bridge\" driver: failed to create NAT chain DOCKER: iptables failed: iptables --wait -t nat -N DOCKER: iptables v1.8.11 (nf_tables): Could not fetch rule set generation id: Invalid argument",
+        true
+    )]
+    #[case::listeners(
+        "failed to load listeners: listen unix /x: bind: address already in use",
+        true
+    )]
+    #[case::pre_20_10("Error starting daemon: Devices cgroup isn't mounted", true)]
+    #[case::logrus_fatal(
+        r#"time="2026-12-01T20:08:27Z" level=fatal msg="Error creating middlewares: x""#,
+        true
+    )]
+    #[case::bare_config_error(
+        "invalid userland-proxy-path: userland-proxy is enabled, but userland-proxy-path is not set",
+        true
+    )]
+    #[case::go_panic("panic: runtime error: invalid memory address", true)]
+    #[case::shutdown(
+        r#"time="2026-12-01T20:08:27.091518920Z" level=info msg="stopping healthcheck following graceful shutdown" module=libcontainerd"#,
+        false
+    )]
+    #[case::error_line(
+        r#"time="2026-12-01T20:08:27Z" level=error msg="failed to mount overlay: invalid argument" storage-driver=overlay2"#,
+        false
+    )]
+    #[case::continuation(" (exit status 1)", false)]
+    #[case::containerd(
+        r#"time="2026-12-01T20:08:26Z" level=info msg="starting containerd" version="1.6.20~ds1""#,
+        false
+    )]
+    fn terminal_lines(#[case] line: &str, #[case] terminal: bool) {
+        let mut classifier = Classifier::new(SignatureSet::shared());
+        assert_eq!(classifier.push(line).is_terminal(), terminal, "{line}");
     }
 
     #[test]

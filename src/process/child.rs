@@ -10,7 +10,6 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -78,8 +77,10 @@ pub struct SpawnSpec {
 pub enum Output {
     /// A file, created or truncated.
     File(PathBuf),
-    /// This process's own stdout (a duplicate of fd 1).
-    Stdout,
+    /// A file opened for appending (created if missing, never truncated):
+    /// stdout and stderr can both go to it, and another reader can follow
+    /// it while the child writes.
+    Append(PathBuf),
 }
 
 /// A started child that will be terminated and reaped, whatever happens.
@@ -245,12 +246,13 @@ fn create_log(output: &Output) -> Result<Stdio, SpawnError> {
                     source,
                 })
         }
-        Output::Stdout => std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
+        Output::Append(path) => File::options()
+            .create(true)
+            .append(true)
+            .open(path)
             .map(Stdio::from)
             .map_err(|source| SpawnError::Log {
-                path: PathBuf::from("/dev/stdout"),
+                path: path.to_owned(),
                 source,
             }),
     }

@@ -139,6 +139,41 @@ impl Outcome {
     }
 }
 
+/// Which event decided a cell's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecidedBy {
+    /// dockerd's last words: a terminal line of its output (`failed to
+    /// start daemon: …`, a `level=fatal` line) before its API answered.
+    FatalLine,
+    /// dockerd's exit.
+    Exit,
+    /// The API's first answer on `/_ping`.
+    ApiReady,
+    /// The end of the container probe (depth `container`).
+    ContainerProbe,
+    /// The deadline: the probe timeout inside the sandbox, or the
+    /// runner's allowance on top of it.
+    Timeout,
+    /// The harness: its own failure, the sandbox's exit before a verdict,
+    /// or an interrupt. dockerd was not judged.
+    Harness,
+}
+
+impl DecidedBy {
+    /// The name used in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecidedBy::FatalLine => "fatal-line",
+            DecidedBy::Exit => "exit",
+            DecidedBy::ApiReady => "api-ready",
+            DecidedBy::ContainerProbe => "container-probe",
+            DecidedBy::Timeout => "timeout",
+            DecidedBy::Harness => "harness",
+        }
+    }
+}
+
 /// A duration in whole milliseconds, as reports carry them.
 pub fn millis(d: std::time::Duration) -> u64 {
     d.as_millis().try_into().unwrap_or(u64::MAX)
@@ -159,8 +194,22 @@ pub struct Timings {
     pub dockerd_start_to_api: Option<u64>,
     /// dockerd's own time from its first log line to `API listen on`.
     pub dockerd_log_to_api_listen: Option<u64>,
-    /// From spawning dockerd to its exit, for a daemon that failed.
+    /// From spawning dockerd to its exit, for a daemon that failed (also
+    /// when its exit came after a verdict its last words gave, within the
+    /// teardown).
     pub dockerd_start_to_exit: Option<u64>,
+    /// From spawning dockerd to the agent reading its last words (a
+    /// terminal line), for a daemon that printed them (agent clock).
+    #[serde(default)]
+    pub dockerd_start_to_fatal_line: Option<u64>,
+    /// dockerd's own time from its first timestamped log line to its last
+    /// words, read by the agent (both on the sandbox's wall clock).
+    #[serde(default)]
+    pub dockerd_log_to_fatal_line: Option<u64>,
+    /// From the agent reading dockerd's last words to the host's verdict
+    /// (wall clock): how long it took to act on them.
+    #[serde(default)]
+    pub fatal_line_to_verdict: Option<u64>,
     /// For a daemon that failed: from the last timestamped line of its log
     /// to the host's verdict (wall clock). For a daemon that logs just
     /// before it exits, this is how long exit detection took.
@@ -213,6 +262,10 @@ pub struct CellResult {
     pub fatal_line: Option<String>,
     /// A sentence from the harness when the sandbox or probe itself failed.
     pub detail: Option<String>,
+    /// Which event decided the verdict; absent in reports written before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<DecidedBy>,
     /// What dockerd told `GET /info`, when it answered.
     pub dockerd: Option<DaemonInfo>,
     /// Phase durations.
