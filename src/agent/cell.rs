@@ -236,7 +236,10 @@ fn run_cell(
     };
     emit(&AgentEvent::DockerdSpawned { pid: dockerd.pid() });
     let deadline = started + Duration::from_millis(spec.timeout_ms);
-    let client = EngineClient::new(spec.socket.clone(), Duration::from_secs(5));
+    // One request may take long under gVisor's ptrace platform on a busy
+    // machine (a container start on the bridge: several seconds); the cell's
+    // own deadline still bounds the whole probe.
+    let client = EngineClient::new(spec.socket.clone(), REQUEST_TIMEOUT);
     // dockerd's last words decide at once: it prints them after its own
     // clean-up, just before it exits (cmd/dockerd's main), and before the
     // deadline they make the cell daemon-failed, not timeout.
@@ -374,6 +377,9 @@ pub fn userns_exec(argv: &[OsString]) -> AgentError {
         source,
     }
 }
+
+/// The longest one Engine API request of the probes may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long the in-sandbox doctor may take before dockerd starts anyway.
 const DOCTOR_TIMEOUT: Duration = Duration::from_secs(30);

@@ -57,8 +57,18 @@ impl DockerdOutput {
 
     /// Like [`DockerdOutput::create`], with copies going to `copy`.
     fn copying_to(work_dir: &Path, copy: File) -> std::io::Result<DockerdOutput> {
-        let path = work_dir.with_extension("out");
-        File::create(&path)?;
+        // Beside the work tmpfs, so a full data root cannot cost dockerd its
+        // last words; inside it where the sandbox offers nothing writable
+        // beside it (a user's OCI template mounts only dindcheck's own paths).
+        let beside = work_dir.with_extension("out");
+        let path = match File::create(&beside) {
+            Ok(_) => beside,
+            Err(_) => {
+                let inside = work_dir.join(".dockerd.out");
+                File::create(&inside)?;
+                inside
+            }
+        };
         let reader = File::open(&path)?;
         Ok(DockerdOutput {
             path,
