@@ -11,10 +11,13 @@
 //! compiled [`SignatureSet`]) and `stream` (the streaming [`Classifier`]).
 
 mod catalogue;
+mod family;
 pub mod logline;
 mod matching;
+mod prefilter;
 mod stream;
 
 pub use catalogue::{CatalogueError, SignatureEntry, UNKNOWN};
+pub use family::Family;
 pub use matching::{Classification, SignatureSet};
 pub use stream::{Classifier, EvidenceLine, Finding, LineVerdict};

@@ -48,7 +48,9 @@ fn labels(split: &str) -> Vec<Label> {
 fn is_held_out(source: &str) -> bool {
     let digest = Sha256::digest(source.as_bytes());
     // The digest as a big-endian number, mod 100.
-    let rem = digest.iter().fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % 100);
+    let rem = digest
+        .iter()
+        .fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % 100);
     rem < 37
 }
 
@@ -59,7 +61,13 @@ fn every_excerpt_lies_on_the_side_the_split_rule_gives() {
         let labels = labels(split);
         assert!(!labels.is_empty());
         for l in &labels {
-            assert_eq!(is_held_out(&l.source), held, "{split}: {} ({})", l.file, l.source);
+            assert_eq!(
+                is_held_out(&l.source),
+                held,
+                "{split}: {} ({})",
+                l.file,
+                l.source
+            );
             assert!(seen.insert(l.file.clone()), "{} is labelled twice", l.file);
             let listed: HashSet<String> = std::fs::read_dir(format!("fixtures/corpus/{split}"))
                 .unwrap()
@@ -70,15 +78,27 @@ fn every_excerpt_lies_on_the_side_the_split_rule_gives() {
     }
     let train = labels("train").len();
     let held = labels("heldout").len();
-    assert!(train + held >= 150, "the corpus has {} excerpts", train + held);
-    assert!(held * 3 >= train + held, "less than a third is held out: {held}");
+    assert!(
+        train + held >= 150,
+        "the corpus has {} excerpts",
+        train + held
+    );
+    assert!(
+        held * 3 >= train + held,
+        "less than a third is held out: {held}"
+    );
 }
 
 #[test]
 fn every_label_is_usable() {
     for split in ["train", "heldout"] {
         for l in labels(split) {
-            assert!(FAMILIES.contains(&l.family.as_str()), "{}: family {}", l.file, l.family);
+            assert!(
+                FAMILIES.contains(&l.family.as_str()),
+                "{}: family {}",
+                l.file,
+                l.family
+            );
             assert!(
                 ["daemon-failed", "container-failed", "ready"].contains(&l.outcome.as_str()),
                 "{}: outcome {}",

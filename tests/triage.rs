@@ -91,7 +91,8 @@ fn json_output_has_the_documented_shape() {
         "root_cause",
         "fix",
         "source",
-        "category",
+        "family",
+        "versions",
         "pattern",
     ] {
         assert!(doc["entry"][key].is_string(), "entry.{key}");
@@ -228,7 +229,7 @@ fn user_signatures_take_precedence_and_name_new_failures() {
             "signatures:\n",
             "  - id: brand-new-trouble\n",
             "    pattern: 'brand new trouble'\n",
-            "    category: custom\n",
+            "    family: runtime\n",
             "    title: our own failure\n",
             "    root_cause: Something only our platform does. It is in our wiki.\n",
             "    fix: Do the thing.\n",
@@ -256,11 +257,11 @@ fn user_signatures_take_precedence_and_name_new_failures() {
     ":4:5: signatures[0]: unknown field `colour`"
 )]
 #[case::bad_regex(
-    "signatures:\n  - {id: a, pattern: '(', category: c, title: t, root_cause: r, fix: f, source: s}\n",
+    "signatures:\n  - {id: a, pattern: '(', family: config, title: t, root_cause: r, fix: f, source: s}\n",
     ":2:13: signature `a` has an invalid pattern"
 )]
 #[case::reserved_id(
-    "signatures:\n  - {id: ready, pattern: 'x', category: c, title: t, root_cause: r, fix: f, source: s}\n",
+    "signatures:\n  - {id: ready, pattern: 'x', family: config, title: t, root_cause: r, fix: f, source: s}\n",
     ":2:6: signature `ready`: `unknown` and `ready` are reserved"
 )]
 fn a_bad_signatures_file_is_a_usage_error_with_its_position(

@@ -319,7 +319,7 @@ mod tests {
             .to_string_lossy()
             .into_owned();
         let log = std::fs::read_to_string(&path).unwrap();
-        let got = SignatureSet::builtin().classify_log(&log);
+        let got = SignatureSet::shared().classify_log(&log);
         assert_eq!(
             got.signature.as_deref(),
             Some(expected.as_str()),
@@ -377,11 +377,11 @@ mod tests {
     fn streaming_agrees_with_the_whole_log_algorithm_on_fixtures(
         #[files("fixtures/logs/**/*.log")] path: std::path::PathBuf,
     ) {
-        let set = SignatureSet::builtin();
+        let set = SignatureSet::shared();
         let log = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         assert_eq!(
             set.classify_log(&log),
-            reference(&set, &log),
+            reference(set, &log),
             "{}",
             path.display()
         );
