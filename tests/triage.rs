@@ -63,16 +63,19 @@ fn every_fixture_triages_to_its_directory(
         "unknown" => {
             assert_eq!(
                 (code, &doc["verdict"]),
-                (1, &Value::from("unknown")),
+                (1, &Value::from("unmatched")),
                 "{doc}"
             );
-            assert_eq!(doc["signature"], "unknown");
+            assert_eq!(doc["signature"], Value::Null);
+            assert!(doc["phase"].is_string(), "{doc}");
         }
         id => {
             assert_eq!(code, 0, "{doc}");
             assert_eq!(doc["verdict"], "known");
             assert_eq!(doc["signature"], id, "{}", path.display());
             assert_eq!(doc["entry"]["id"], id);
+            assert_eq!(doc["family"], doc["entry"]["family"]);
+            assert!(doc["phase"].is_string(), "{doc}");
         }
     }
 }
@@ -83,7 +86,10 @@ fn json_output_has_the_documented_shape() {
     let (code, docs) = triage_json(&[path.as_os_str()]);
     assert_eq!(code, 0);
     let doc = &docs[0];
-    assert_eq!(doc["schema"], "dindcheck/triage/v1");
+    assert_eq!(doc["schema"], "dindcheck/triage/v2");
+    assert_eq!(doc["phase"], "daemon-failed");
+    assert_eq!(doc["family"], "cgroup");
+    assert_eq!(doc["signature"], "devices-cgroup-missing");
     assert_eq!(doc["source"], path.display().to_string());
     assert_eq!(doc["lines"], 100);
     for key in [

@@ -41,6 +41,12 @@ pub struct SignatureEntry {
     /// The Docker (and runtime) versions that print the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
+    /// Whether the message wraps or follows another failure (`failed to
+    /// start containerd: timeout …`, `OCI runtime create failed`): then an
+    /// earlier error line tied to it that a more specific entry matches
+    /// names the cause instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrapper: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -98,13 +98,21 @@ impl Family {
 
     /// The family named by the words of `text`, a line no catalogue entry
     /// matched: the family of the last specific keyword in it, else of the
-    /// last generic one, else none. Keywords inside a path (`/var/lib/…`)
-    /// count only when the keyword is itself a path.
+    /// last generic one, else none. A keyword counts only where a word
+    /// starts, and inside a path (`/var/lib/…`) only when it is itself a
+    /// path.
     pub fn of_words(text: &str) -> Option<Family> {
         let mut best: [Option<(usize, usize, Family)>; 2] = [None, None];
         for m in KEYWORDS.find_overlapping_iter(text) {
             let (keyword, tier, family) = KEYWORD_TABLE[m.pattern()];
             if !keyword.starts_with('/') && inside_path(text, m.start()) {
+                continue;
+            }
+            // Whole words only at the start: `port` is not in `supported`.
+            let at_word_start = m.start() == 0
+                || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric()
+                || !keyword.as_bytes()[0].is_ascii_alphanumeric();
+            if !at_word_start {
                 continue;
             }
             let slot = &mut best[usize::from(tier == Tier::Generic)];
@@ -200,6 +208,7 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("tls", G, F::Tls),
     // containerd
     ("containerd", S, F::Containerd),
+    ("libcontainerd", S, F::Containerd),
     ("grpc", G, F::Containerd),
     // storage
     ("graphdriver", S, F::Storage),
@@ -339,7 +348,7 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("pivot_root", S, F::Runtime),
     ("nsenter", S, F::Runtime),
     ("nsexec", S, F::Runtime),
-    ("runtime", G, F::Runtime),
+    ("runtime spec", S, F::Runtime),
     ("hook", G, F::Runtime),
     ("entrypoint", G, F::Runtime),
     // sandbox
@@ -360,6 +369,7 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("kvm", S, F::Kernel),
     ("supported filesystem", S, F::Kernel),
     ("upgrade your kernel", S, F::Kernel),
+    ("function not implemented", S, F::Kernel),
     ("kernel version", S, F::Kernel),
     ("kernel", G, F::Kernel),
     ("module", G, F::Kernel),
@@ -454,6 +464,7 @@ mod tests {
         Some(Family::Cgroup)
     )]
     #[case::none("something went wrong: exit status 1", None)]
+    #[case::words_start_at_a_boundary("version 1.1 is not supported", None)]
     fn family_of_words(#[case] text: &str, #[case] want: Option<Family>) {
         assert_eq!(Family::of_words(text), want, "{text}");
     }

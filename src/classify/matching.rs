@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::{
     BUILTIN, CatalogueError, SignatureEntry, UNKNOWN, check_entry, entry_position, parse_entries,
 };
+use super::family::Family;
 use super::logline;
 use super::prefilter::Prefilter;
 
@@ -39,6 +40,11 @@ pub struct Classification {
     pub fatal_line: Option<String>,
     /// 1-based line number of the evidence in the log.
     pub line_number: Option<usize>,
+    /// The failure's family: the entry's, else the one the fatal line's
+    /// words name; `None` when the log shows no failure or its words name
+    /// no family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl SignatureSet {
@@ -161,13 +167,12 @@ impl SignatureSet {
 
     /// Classifies one message (a container start error from the API).
     pub fn classify_message(&self, message: &str) -> Classification {
+        let entry = self.match_line(message);
         Classification {
-            signature: Some(
-                self.match_line(message)
-                    .map_or(UNKNOWN.to_owned(), |e| e.id.clone()),
-            ),
+            signature: Some(entry.map_or(UNKNOWN.to_owned(), |e| e.id.clone())),
             fatal_line: Some(message.trim().to_owned()),
             line_number: None,
+            family: entry.map_or_else(|| Family::of_words(message), |e| Some(e.family)),
         }
     }
 

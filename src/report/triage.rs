@@ -41,14 +41,14 @@ pub fn write_text(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::
             write_evidence(t, styles, out)?;
             write_warnings(t, styles, out)?;
         }
-        Verdict::Unknown if t.evidence.is_empty() => {
+        Verdict::Unknown => {
             writeln!(
                 out,
                 "{}: the log has no lines",
                 "unknown".style(styles.warn)
             )?;
         }
-        Verdict::Unknown => {
+        Verdict::Unmatched => {
             writeln!(
                 out,
                 "{}: no catalogue entry explains this failure",
@@ -98,6 +98,7 @@ fn write_evidence(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::
             (true, Role::Match) => " (matched)".to_owned(),
             (true, Role::Fatal) => " (last error)".to_owned(),
             (true, Role::Ready) => " (ready)".to_owned(),
+            (true, Role::Last) => " (last line)".to_owned(),
         };
         let number = format!("line {}{role}", e.line);
         writeln!(
@@ -386,7 +387,9 @@ mod tests {
         let mut out = Vec::new();
         write_json(&t, false, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["schema"], "dindcheck/triage/v1");
+        assert_eq!(v["schema"], "dindcheck/triage/v2");
+        assert_eq!(v["phase"], "daemon-failed");
+        assert_eq!(v["family"], "cgroup");
         assert_eq!(v["verdict"], "known");
         assert_eq!(v["signature"], "devices-cgroup-missing");
         assert_eq!(v["evidence"][0]["role"], "fatal");
