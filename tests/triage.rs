@@ -137,7 +137,7 @@ fn stdin_is_read_when_no_file_or_dash_is_given() {
             .success()
             .stdout(predicate::str::starts_with("stdin: 80 lines\n"))
             .stdout(predicate::str::contains(
-                "iptables-nft-unsupported: iptables-nft cannot talk to nf_tables",
+                "\ndockerd did not start: iptables-nft cannot talk to nf_tables [iptables-nft-unsupported · firewall] → ",
             ));
     }
 }
@@ -170,7 +170,7 @@ fn an_unknown_failure_exits_1_and_shows_its_fatal_line() {
         .write_stdin("time=\"x\" level=warning msg=\"Your kernel does not support swap memory limit\"\nfailed to start daemon: brand new trouble\n")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("unknown: no catalogue entry explains this failure"))
+        .stdout(predicate::str::contains("\ndockerd did not start: a failure no catalogue entry names: failed to start daemon: brand new trouble → read the line below\n"))
         .stdout(predicate::str::contains("line 2  failed to start daemon: brand new trouble"));
 }
 
@@ -251,7 +251,7 @@ fn user_signatures_take_precedence_and_name_new_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "brand-new-trouble: our own failure",
+            "dockerd did not start: our own failure [brand-new-trouble · runtime] → Do the thing.",
         ))
         .stdout(predicate::str::contains("  fix         Do the thing."))
         .stdout(predicate::str::contains("not by a shipped scenario"));
