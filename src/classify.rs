@@ -11,10 +11,15 @@
 //! compiled [`SignatureSet`]) and `stream` (the streaming [`Classifier`]).
 
 mod catalogue;
+mod family;
 pub mod logline;
 mod matching;
+pub mod phase;
+mod prefilter;
 mod stream;
 
 pub use catalogue::{CatalogueError, SignatureEntry, UNKNOWN};
+pub use family::Family;
 pub use matching::{Classification, SignatureSet};
+pub use phase::Phase;
 pub use stream::{Classifier, EvidenceLine, Finding, LineVerdict};

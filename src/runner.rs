@@ -83,6 +83,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
         dockerd_version: ctx.dockerd_versions.get(&cell.settings.dockerd).cloned(),
         outcome: Outcome::Error,
         signature: None,
+        family: None,
         fatal_line: None,
         detail: None,
         decided_by: None,
@@ -544,6 +545,7 @@ fn classify(
     };
     result.signature = classification.signature;
     result.fatal_line = classification.fatal_line;
+    result.family = classification.family.map(|f| f.name().to_owned());
 }
 
 /// The sandbox log without the agent's protocol lines.

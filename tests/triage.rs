@@ -66,16 +66,19 @@ fn every_fixture_triages_to_its_directory(
         "unknown" => {
             assert_eq!(
                 (code, &doc["verdict"]),
-                (1, &Value::from("unknown")),
+                (1, &Value::from("unmatched")),
                 "{doc}"
             );
-            assert_eq!(doc["signature"], "unknown");
+            assert_eq!(doc["signature"], Value::Null);
+            assert!(doc["phase"].is_string(), "{doc}");
         }
         id => {
             assert_eq!(code, 0, "{doc}");
             assert_eq!(doc["verdict"], "known");
             assert_eq!(doc["signature"], id, "{}", path.display());
             assert_eq!(doc["entry"]["id"], id);
+            assert_eq!(doc["family"], doc["entry"]["family"]);
+            assert!(doc["phase"].is_string(), "{doc}");
         }
     }
 }
@@ -87,7 +90,10 @@ fn json_output_has_the_documented_shape() {
     let (code, docs) = triage_json(&[path.as_os_str()]);
     assert_eq!(code, 0);
     let doc = &docs[0];
-    assert_eq!(doc["schema"], "dindcheck/triage/v1");
+    assert_eq!(doc["schema"], "dindcheck/triage/v2");
+    assert_eq!(doc["phase"], "daemon-failed");
+    assert_eq!(doc["family"], "cgroup");
+    assert_eq!(doc["signature"], "devices-cgroup-missing");
     assert_eq!(doc["source"], path.display().to_string());
     assert_eq!(doc["lines"], 100);
     for key in [
@@ -95,7 +101,8 @@ fn json_output_has_the_documented_shape() {
         "root_cause",
         "fix",
         "source",
-        "category",
+        "family",
+        "versions",
         "pattern",
     ] {
         assert!(doc["entry"][key].is_string(), "entry.{key}");
@@ -135,7 +142,7 @@ fn stdin_is_read_when_no_file_or_dash_is_given() {
             .success()
             .stdout(predicate::str::starts_with("stdin: 80 lines\n"))
             .stdout(predicate::str::contains(
-                "iptables-nft-unsupported: iptables-nft cannot talk to nf_tables",
+                "\ndockerd did not start: iptables-nft cannot talk to nf_tables [iptables-nft-unsupported · firewall] → ",
             ));
     }
 }
@@ -170,7 +177,7 @@ fn an_unknown_failure_exits_1_and_shows_its_fatal_line() {
         .write_stdin("time=\"x\" level=warning msg=\"Your kernel does not support swap memory limit\"\nfailed to start daemon: brand new trouble\n")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("unknown: no catalogue entry explains this failure"))
+        .stdout(predicate::str::contains("\ndockerd did not start: a failure no catalogue entry names: failed to start daemon: brand new trouble → read the line below\n"))
         .stdout(predicate::str::contains("line 2  failed to start daemon: brand new trouble"));
 }
 
@@ -239,7 +246,7 @@ fn user_signatures_take_precedence_and_name_new_failures() {
             "signatures:\n",
             "  - id: brand-new-trouble\n",
             "    pattern: 'brand new trouble'\n",
-            "    category: custom\n",
+            "    family: runtime\n",
             "    title: our own failure\n",
             "    root_cause: Something only our platform does. It is in our wiki.\n",
             "    fix: Do the thing.\n",
@@ -255,7 +262,7 @@ fn user_signatures_take_precedence_and_name_new_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "brand-new-trouble: our own failure",
+            "dockerd did not start: our own failure [brand-new-trouble · runtime] → Do the thing.",
         ))
         .stdout(predicate::str::contains("  fix         Do the thing."))
         .stdout(predicate::str::contains("not by a shipped scenario"));
@@ -267,11 +274,11 @@ fn user_signatures_take_precedence_and_name_new_failures() {
     ":4:5: signatures[0]: unknown field `colour`"
 )]
 #[case::bad_regex(
-    "signatures:\n  - {id: a, pattern: '(', category: c, title: t, root_cause: r, fix: f, source: s}\n",
+    "signatures:\n  - {id: a, pattern: '(', family: config, title: t, root_cause: r, fix: f, source: s}\n",
     ":2:13: signature `a` has an invalid pattern"
 )]
 #[case::reserved_id(
-    "signatures:\n  - {id: ready, pattern: 'x', category: c, title: t, root_cause: r, fix: f, source: s}\n",
+    "signatures:\n  - {id: ready, pattern: 'x', family: config, title: t, root_cause: r, fix: f, source: s}\n",
     ":2:6: signature `ready`: `unknown` and `ready` are reserved"
 )]
 fn a_bad_signatures_file_is_a_usage_error_with_its_position(

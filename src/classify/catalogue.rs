@@ -4,12 +4,13 @@
 //! embeds the built-in catalogue (`src/signatures.yaml`).
 //!
 //! It must not compile patterns or match lines (that is `matching.rs`), and
-//! it imports nothing from the rest of `classify`.
+//! it imports nothing from the rest of `classify` but the family names.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::family::Family;
 use crate::scenario::{LoadError, Position, parse_yaml};
 
 /// The id given to a failure no catalogue entry explains.
@@ -26,16 +27,26 @@ pub struct SignatureEntry {
     pub id: String,
     /// A regular expression (Rust `regex` syntax) matched against a line.
     pub pattern: String,
-    /// A coarse grouping: cgroup, iptables, systemd, storage, …
-    pub category: String,
+    /// The failure family, one of a fixed set ([`Family`]).
+    pub family: Family,
     /// A one-line title.
     pub title: String,
     /// Why it happens.
     pub root_cause: String,
     /// What to change.
     pub fix: String,
-    /// Where the message comes from (repository, file, function).
+    /// Where the message comes from (repository, file, function), and the
+    /// real logs (`owner/repo#N`) that confirmed it.
     pub source: String,
+    /// The Docker (and runtime) versions that print the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
+    /// Whether the message wraps or follows another failure (`failed to
+    /// start containerd: timeout …`, `OCI runtime create failed`): then an
+    /// earlier error line tied to it that a more specific entry matches
+    /// names the cause instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrapper: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,7 +250,8 @@ mod tests {
 
     #[test]
     fn duplicate_ids_are_refused() {
-        let entry = "{id: a, pattern: x, category: c, title: t, root_cause: r, fix: f, source: s}";
+        let entry =
+            "{id: a, pattern: x, family: config, title: t, root_cause: r, fix: f, source: s}";
         let text = format!("signatures:\n  - {entry}\n  - {entry}\n");
         let err = load(&text).unwrap_err();
         assert_eq!(
@@ -248,7 +260,7 @@ mod tests {
         );
     }
 
-    const ENTRY: &str = "category: c, title: t, root_cause: r, fix: f, source: s";
+    const ENTRY: &str = "family: config, title: t, root_cause: r, fix: f, source: s";
 
     #[rstest::rstest]
     #[case::reserved_unknown(
@@ -282,6 +294,15 @@ mod tests {
         );
         let err = load(&text).unwrap_err();
         assert_eq!(err.to_string(), expected);
+    }
+
+    #[test]
+    fn an_unknown_family_is_refused_with_the_known_ones() {
+        let text = "signatures:\n  - {id: a, pattern: x, family: sockets, title: t, root_cause: r, fix: f, source: s}\n";
+        let err = load(text).unwrap_err().to_string();
+        assert!(err.starts_with("m.yaml:2:"), "{err}");
+        assert!(err.contains("unknown variant `sockets`"), "{err}");
+        assert!(err.contains("`listener`"), "{err}");
     }
 
     #[test]

@@ -366,12 +366,11 @@ fn glog_level(text: &str) -> Option<Level> {
 /// dockerd's last words are printed without logrus framing
 /// (cmd/dockerd/docker.go prints the error `DaemonCli.start` returned:
 /// `failed to start daemon: …`, `failed to load listeners: …`,
-/// `failed to start containerd: …`; dockerd before 20.10 wrapped it as
-/// `Error starting daemon: …`), and Go runtime crashes start with
-/// `panic:` or `fatal error:`.
+/// `failed to start containerd: …`; before 18.09 `Error starting daemon:
+/// …`), and Go runtime crashes start with `panic:` or `fatal error:`.
 fn plain_fatal(text: &str) -> bool {
     text.starts_with("failed to ")
-        || text.starts_with("Error starting daemon: ")
+        || text.starts_with("Error starting daemon:")
         || text.starts_with("panic:")
         || text.starts_with("fatal error:")
 }

@@ -10,15 +10,15 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
-use aho_corasick::packed;
 use regex::{Regex, RegexSet};
-use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{
     BUILTIN, CatalogueError, SignatureEntry, UNKNOWN, check_entry, entry_position, parse_entries,
 };
+use super::family::Family;
 use super::logline;
+use super::prefilter::Prefilter;
 
 /// A compiled catalogue.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct SignatureSet {
     set: RegexSet,
     /// Literals of which every pattern needs one; `None` when some
     /// pattern needs none (then every candidate line runs the set).
-    prefilter: Option<packed::Searcher>,
+    prefilter: Option<Prefilter>,
 }
 
 /// How a log was classified.
@@ -40,6 +40,11 @@ pub struct Classification {
     pub fatal_line: Option<String>,
     /// 1-based line number of the evidence in the log.
     pub line_number: Option<usize>,
+    /// The failure's family: the entry's, else the one the fatal line's
+    /// words name; `None` when the log shows no failure or its words name
+    /// no family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl SignatureSet {
@@ -129,7 +134,7 @@ impl SignatureSet {
                 source,
             }
         })?;
-        let prefilter = prefilter(entries.iter().map(|e| e.pattern.as_str()));
+        let prefilter = Prefilter::new(entries.iter().map(|e| e.pattern.as_str()));
         Ok(SignatureSet {
             entries,
             regexes,
@@ -162,13 +167,12 @@ impl SignatureSet {
 
     /// Classifies one message (a container start error from the API).
     pub fn classify_message(&self, message: &str) -> Classification {
+        let entry = self.match_line(message);
         Classification {
-            signature: Some(
-                self.match_line(message)
-                    .map_or(UNKNOWN.to_owned(), |e| e.id.clone()),
-            ),
+            signature: Some(entry.map_or(UNKNOWN.to_owned(), |e| e.id.clone())),
             fatal_line: Some(message.trim().to_owned()),
             line_number: None,
+            family: entry.map_or_else(|| Family::of_words(message), |e| Some(e.family)),
         }
     }
 
@@ -179,7 +183,7 @@ impl SignatureSet {
         // of them out, and a yes/no scan is cheaper than asking which
         // entries matched.
         let first_of = |t: &str| {
-            let possible = self.prefilter.as_ref().is_none_or(|p| p.find(t).is_some());
+            let possible = self.prefilter.as_ref().is_none_or(|p| p.may_match(t));
             if possible && self.set.is_match(t) {
                 self.set.matches(t).into_iter().next()
             } else {
@@ -199,90 +203,6 @@ impl SignatureSet {
         let frame = logline::frame(text);
         let embedded = frame.embedded.map(|e| e.text());
         self.match_index(text, embedded.as_deref())
-    }
-}
-
-/// A prefilter for `patterns`: literals such that any line one of the
-/// patterns matches contains at least one of them. The regex crate's own
-/// prefilter for a set this size falls back to a byte-at-a-time automaton;
-/// literals required anywhere in a pattern are longer and fewer, so a
-/// packed (Teddy, SIMD) search rules out most lines at memory speed. `None`
-/// when some pattern requires no literal of at least 3 bytes, or the
-/// literals are too many for a packed search.
-fn prefilter<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<packed::Searcher> {
-    let mut needles: Vec<Vec<u8>> = Vec::new();
-    for pattern in patterns {
-        let hir = regex_syntax::parse(pattern).ok()?;
-        let literals = required_literals(&hir)?;
-        if literals.iter().any(|l| l.len() < 3) {
-            return None;
-        }
-        needles.extend(literals);
-    }
-    // A needle that contains another is redundant: the shorter one is
-    // found wherever the longer one is.
-    needles.sort_by_key(Vec::len);
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    for needle in needles {
-        if !kept
-            .iter()
-            .any(|k| memchr::memmem::find(&needle, k).is_some())
-        {
-            kept.push(needle);
-        }
-    }
-    packed::Config::new()
-        .match_kind(packed::MatchKind::LeftmostFirst)
-        .builder()
-        .extend(&kept)
-        .build()
-}
-
-/// Literals one of which every match of `hir` contains, if there are any.
-fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    match hir.kind() {
-        HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
-        HirKind::Capture(capture) => required_literals(&capture.sub),
-        HirKind::Repetition(repetition) if repetition.min >= 1 => {
-            required_literals(&repetition.sub)
-        }
-        HirKind::Alternation(branches) => {
-            let mut all = Vec::new();
-            for branch in branches {
-                all.extend(required_literals(branch)?);
-            }
-            Some(all)
-        }
-        HirKind::Concat(parts) => {
-            // Runs of adjacent literals are required whole; any part's own
-            // requirement holds for the concatenation too. Keep the set
-            // whose shortest literal is longest.
-            let mut best: Option<Vec<Vec<u8>>> = None;
-            let mut consider = |candidate: Vec<Vec<u8>>| {
-                let score = |set: &[Vec<u8>]| set.iter().map(Vec::len).min().unwrap_or(0);
-                if best.as_ref().is_none_or(|b| score(&candidate) > score(b)) {
-                    best = Some(candidate);
-                }
-            };
-            let mut run: Vec<u8> = Vec::new();
-            for part in parts {
-                if let HirKind::Literal(literal) = part.kind() {
-                    run.extend_from_slice(&literal.0);
-                    continue;
-                }
-                if !run.is_empty() {
-                    consider(vec![std::mem::take(&mut run)]);
-                }
-                if let Some(set) = required_literals(part) {
-                    consider(set);
-                }
-            }
-            if !run.is_empty() {
-                consider(vec![run]);
-            }
-            best
-        }
-        _ => None,
     }
 }
 
@@ -311,6 +231,38 @@ mod tests {
         assert_eq!(shared.entries(), SignatureSet::builtin().entries());
     }
 
+    /// The catalogue as shipped: every entry cites its source and the
+    /// versions that print it, and has at least one fixture log filed
+    /// under its id (which `stream::tests` classifies to it); every fixture
+    /// directory names an entry, `ready` or `unknown`.
+    #[test]
+    fn every_entry_has_a_source_versions_and_a_fixture() {
+        let set = SignatureSet::shared();
+        for entry in set.entries() {
+            assert!(!entry.source.trim().is_empty(), "{}: no source", entry.id);
+            assert!(
+                entry
+                    .versions
+                    .as_deref()
+                    .is_some_and(|v| !v.trim().is_empty()),
+                "{}: no versions",
+                entry.id
+            );
+            let dir = Path::new("fixtures/logs").join(&entry.id).join("match");
+            let logs = std::fs::read_dir(&dir)
+                .map(|d| d.filter_map(Result::ok).count())
+                .unwrap_or(0);
+            assert!(logs > 0, "{}: no fixture in {}", entry.id, dir.display());
+        }
+        for dir in std::fs::read_dir("fixtures/logs").unwrap() {
+            let name = dir.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                name == "ready" || name == "unknown" || set.get(&name).is_some(),
+                "fixtures/logs/{name} names no entry"
+            );
+        }
+    }
+
     /// Healthy logs carry harmless error lines (overlay fallbacks, missing
     /// modprobe); no catalogue entry may claim them.
     #[rstest::rstest]
@@ -326,7 +278,7 @@ mod tests {
 
     #[test]
     fn bad_pattern_names_its_id() {
-        let text = "signatures:\n  - {id: a, pattern: '(', category: c, title: t, root_cause: r, fix: f, source: s}\n";
+        let text = "signatures:\n  - {id: a, pattern: '(', family: config, title: t, root_cause: r, fix: f, source: s}\n";
         let err = SignatureSet::parse(Path::new("mine.yaml"), text).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -334,7 +286,7 @@ mod tests {
         );
     }
 
-    const ENTRY: &str = "category: c, title: t, root_cause: r, fix: f, source: s";
+    const ENTRY: &str = "family: config, title: t, root_cause: r, fix: f, source: s";
 
     /// The catalogue's checks run on each entry before its pattern is
     /// compiled, so the first faulty entry is the one reported.
@@ -384,30 +336,17 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
     }
 
-    #[rstest::rstest]
-    #[case::literal("abc", Some(vec!["abc"]))]
-    #[case::longest_run("ab.*cdef", Some(vec!["cdef"]))]
-    #[case::alternation("foo|b(aaaa|cccc)x", Some(vec!["foo", "aaaa", "cccc"]))]
-    #[case::optional_part_is_not_required("(xyz)?abc", Some(vec!["abc"]))]
-    #[case::class_only("[a-z]+", None)]
-    #[case::one_branch_without_literal("abc|[0-9]+", None)]
-    fn required_literals_of_patterns(#[case] pattern: &str, #[case] want: Option<Vec<&str>>) {
-        let hir = regex_syntax::parse(pattern).unwrap();
-        let mut got = required_literals(&hir);
-        if let Some(got) = &mut got {
-            got.sort();
-            got.dedup();
-        }
-        let mut want: Option<Vec<Vec<u8>>> =
-            want.map(|w| w.iter().map(|s| s.as_bytes().to_vec()).collect());
-        if let Some(want) = &mut want {
-            want.sort();
-        }
-        assert_eq!(got, want);
-    }
-
     #[test]
     fn the_builtin_catalogue_has_a_literal_prefilter() {
+        // Every pattern must require a literal of 3 bytes or more, or the
+        // prefilter is off and every error line runs the whole set.
+        let weak: Vec<&str> = SignatureSet::shared()
+            .entries()
+            .iter()
+            .filter(|e| Prefilter::new([e.pattern.as_str()].into_iter()).is_none())
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(weak, Vec::<&str>::new());
         assert!(SignatureSet::shared().prefilter.is_some());
     }
 }

@@ -1,21 +1,27 @@
 //! Naming a log's failure one line at a time: the streaming [`Classifier`]
 //! keeps only the candidates for the fatal line (the line that ended the
-//! daemon, not the first warning), so memory stays flat whatever the log's
-//! size, and [`SignatureSet::classify_log`] is that classifier fed a whole
-//! log. A [`Finding`] is what the lines come to; [`LineVerdict`] what one
-//! line was.
+//! daemon or the container start, not the first warning), so memory stays
+//! flat whatever the log's size, and [`SignatureSet::classify_log`] is that
+//! classifier fed a whole log. A [`Finding`] is what the lines come to;
+//! [`LineVerdict`] what one line was.
+//!
+//! The line that ended it names it: an earlier error names the failure only
+//! when it is tied to the fatal line (the fatal line wraps its words, or
+//! both belong to the same family), never because it came first.
 //!
 //! It must not read files (callers feed it lines) or compile patterns (that
 //! is `matching.rs`); it reads a line's level and framing through
-//! `logline.rs`.
+//! `logline.rs`, its phase through `phase.rs`, families through `family.rs`.
 
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{SignatureEntry, UNKNOWN};
+use super::family::Family;
 use super::logline::{self, Level, Shape};
 use super::matching::{Classification, SignatureSet};
+use super::phase::{self, Phase};
 
 impl SignatureSet {
     /// Classifies a failed daemon's log: finds the fatal line and names it.
@@ -67,15 +73,26 @@ impl LineVerdict {
 /// What a stream of lines comes to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Finding {
-    /// The line that ended the daemon: the last fatal line, else the last
-    /// error line, else the last non-empty line.
+    /// The line that ended the daemon or the container start: the later of
+    /// the last fatal line and the last failed container start, else the
+    /// last error line, else the last non-empty line.
     pub fatal: Option<EvidenceLine>,
     /// The level of the fatal line.
     pub fatal_level: Option<Level>,
     /// The entry (by index) that names the failure and the line it matched:
-    /// the fatal line itself, else the nearest earlier error line that
-    /// some entry matches.
+    /// the fatal line itself, else an earlier error line tied to it.
     pub matched: Option<(usize, EvidenceLine)>,
+    /// The family: the entry's, else the one the fatal line's words name.
+    pub family: Option<Family>,
+    /// What the fatal line ended: dockerd's start-up or a container start.
+    pub phase: Option<Phase>,
+    /// Whether the fatal line is a failure (a fatal, error or container
+    /// failure line, or last words an entry names) rather than the last
+    /// words of a log that shows none.
+    pub failed: bool,
+    /// Whether systemd said the service failed (`Main process exited`,
+    /// `Failed with result`, …) after the last restart.
+    pub unit_failed: bool,
     /// Whether any error or fatal line matched an entry.
     pub any_match: bool,
 }
@@ -98,40 +115,54 @@ impl Finding {
                 signature: Some(set.entries()[*index].id.clone()),
                 fatal_line: Some(line.text.clone()),
                 line_number: Some(line.number),
+                family: self.family,
             },
             None => Classification {
                 signature: Some(UNKNOWN.to_owned()),
                 fatal_line: Some(fatal.text.clone()),
                 line_number: Some(fatal.number),
+                family: self.family,
             },
         }
     }
 }
 
-/// A line that could end up as the fatal line, with what it matched and
-/// the nearest earlier matching error line.
-#[derive(Debug, Clone)]
-struct Candidate {
-    line: EvidenceLine,
-    entry: Option<usize>,
-    earlier: Option<Rc<Matched>>,
-}
-
+/// An error or fatal line that matched an entry.
 #[derive(Debug)]
 struct Matched {
     entry: usize,
     line: EvidenceLine,
 }
 
+/// The latest line of each family that a specific (not a wrapper) entry
+/// matched, shared copy-on-write: a candidate keeps the table as it was
+/// when the candidate was read.
+type ByFamily = Rc<[Option<Rc<Matched>>; Family::ALL.len()]>;
+
+/// A line that could end up as the fatal line, with what it matched and
+/// the matched lines before it.
+#[derive(Debug, Clone)]
+struct Candidate {
+    line: EvidenceLine,
+    level: Level,
+    entry: Option<usize>,
+    earlier: Option<ByFamily>,
+}
+
 /// The streaming classifier: fed one line at a time, it keeps only the
 /// candidates for the fatal line, so memory stays flat whatever the log's
-/// size. Its result equals looking at the whole log at once: the fatal line
-/// is the last fatal-level line, else the last error line, else the last
-/// non-empty line; the signature is the first entry (by precedence) that
-/// matches the fatal line, else the one matching the nearest earlier error
-/// or fatal line, else [`UNKNOWN`]. A line without any level framing
-/// (plain text) that an entry matches counts as a fatal line: such bare
-/// words are some program's last words.
+/// size. Its result equals looking at the whole log at once:
+/// - the fatal line is the later of the last fatal-level line and the last
+///   line that reports a failed container start (or, in a CLI transcript,
+///   a failed request), else the last error line, else the last non-empty
+///   line; a line without any level framing that an entry matches counts
+///   as a fatal line (such bare words are some program's last words);
+/// - the signature is the first entry (by precedence) that matches the
+///   fatal line, else the one matching the latest earlier error line that
+///   is tied to it: the fatal line contains that line's message (or its
+///   tail after a `: `), or the fatal line's words name the entry's family
+///   (nearest wins when several are tied); else [`UNKNOWN`];
+/// - the family is the entry's, else the one the fatal line's words name.
 ///
 /// Only error, fatal and plain lines are matched against the catalogue;
 /// other lines cost one scan for their level.
@@ -140,10 +171,31 @@ pub struct Classifier<'s> {
     set: &'s SignatureSet,
     lines: usize,
     last_fatal: Option<Candidate>,
+    last_container: Option<Candidate>,
     last_error: Option<Candidate>,
-    last_matched: Option<Rc<Matched>>,
+    last_warning: Option<Candidate>,
+    last_exit: Option<Candidate>,
+    /// Whether systemd said the service failed.
+    unit_failed: bool,
+    /// Whether a shell prompt ran the docker CLI.
+    cli: bool,
+    /// The kind of the last failure line while plain lines follow it.
+    continues: Option<Slot>,
+    /// Whether an error or fatal line matched an entry.
+    any_match: bool,
+    matched: Option<ByFamily>,
     last_nonempty: String,
     last_nonempty_number: usize,
+}
+
+/// Which kind of candidate a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Fatal,
+    Container,
+    Error,
+    Warning,
+    Exit,
 }
 
 impl<'s> Classifier<'s> {
@@ -153,8 +205,15 @@ impl<'s> Classifier<'s> {
             set,
             lines: 0,
             last_fatal: None,
+            last_container: None,
             last_error: None,
-            last_matched: None,
+            last_warning: None,
+            last_exit: None,
+            unit_failed: false,
+            cli: false,
+            continues: None,
+            any_match: false,
+            matched: None,
             last_nonempty: String::new(),
             last_nonempty_number: 0,
         }
@@ -169,47 +228,64 @@ impl<'s> Classifier<'s> {
         let frame = logline::frame(&line);
         let mut level = frame.level;
         let mut entry = None;
+        let mut slot = None;
         if level.is_none() && frame.shape == Shape::Plain {
             // Bare words that name a known failure are last words: dockerd
             // 26.1 prints configuration errors without a prefix
             // (`invalid userland-proxy-path: …`), and runsc and wrappers
-            // print runc's error bare.
+            // print runc's error bare. Right after a failure line they are
+            // its continuation (a pasted line broken in two).
+            let bare = if self.cli {
+                Slot::Container
+            } else {
+                Slot::Fatal
+            };
+            // A CLI transcript: what fails from here on is a request to a
+            // daemon that answered.
+            self.cli |= phase::is_cli_command(&line);
             entry = self.set.match_index(&line, None);
             if entry.is_some() {
                 level = Some(Level::Fatal);
+                slot = Some(self.continues.unwrap_or(bare));
+            } else if phase::says_unit_failed(&line) {
+                // systemd's word that the service died: the failure when
+                // nothing says more.
+                self.unit_failed = true;
+                slot = Some(Slot::Exit);
             }
         } else if level >= Some(Level::Error) {
             let embedded = frame.embedded.map(|e| e.text());
             entry = self.set.match_index(&line, embedded.as_deref());
-        }
-        if level >= Some(Level::Error) {
-            let earlier = self.last_matched.clone();
-            let slot = if level == Some(Level::Fatal) {
-                &mut self.last_fatal
-            } else {
-                &mut self.last_error
-            };
-            // Reuse the previous candidate's text buffer: error-heavy logs
-            // replace it on every line.
-            let candidate = slot.get_or_insert_with(|| Candidate {
-                line: EvidenceLine {
-                    number: 0,
-                    text: String::new(),
+            slot = Some(
+                if frame.shape == Shape::Cli
+                    || (self.cli && frame.shape == Shape::Plain)
+                    || phase::is_container_start_failure(&line)
+                    || (entry.is_some() && phase::is_api_error(&line))
+                {
+                    Slot::Container
+                } else if level == Some(Level::Fatal) {
+                    Slot::Fatal
+                } else {
+                    Slot::Error
                 },
-                entry: None,
-                earlier: None,
-            });
-            candidate.line.number = self.lines;
-            candidate.line.text.clear();
-            candidate.line.text.push_str(line.trim());
-            candidate.entry = entry;
-            candidate.earlier = earlier;
-            if let Some(entry) = entry {
-                self.last_matched = Some(Rc::new(Matched {
-                    entry,
-                    line: candidate.line.clone(),
-                }));
+            );
+        } else if level == Some(Level::Warning) {
+            // A warning is the failure only when nothing worse is in the
+            // log and an entry names it (dockerd retrying containerd).
+            entry = self.set.match_index(&line, None);
+            slot = entry.is_some().then_some(Slot::Warning);
+        }
+        if let Some(slot) = slot {
+            let kept_level = match slot {
+                Slot::Exit => Level::Fatal,
+                _ => level.unwrap_or(Level::Warning),
+            };
+            self.keep(slot, &line, kept_level, entry);
+            if !matches!(slot, Slot::Warning | Slot::Exit) {
+                self.continues = Some(slot);
             }
+        } else if !(level.is_none() && frame.shape == Shape::Plain) {
+            self.continues = None;
         }
         if !line.trim().is_empty() {
             self.last_nonempty.clear();
@@ -219,12 +295,67 @@ impl<'s> Classifier<'s> {
         LineVerdict { level, entry }
     }
 
+    /// Keeps `line` as the latest candidate of its `slot`.
+    fn keep(&mut self, slot: Slot, line: &str, level: Level, entry: Option<usize>) {
+        let earlier = self.matched.clone();
+        let slot = match slot {
+            Slot::Fatal => &mut self.last_fatal,
+            Slot::Container => &mut self.last_container,
+            Slot::Error => &mut self.last_error,
+            Slot::Warning => &mut self.last_warning,
+            Slot::Exit => &mut self.last_exit,
+        };
+        // Reuse the previous candidate's text buffer: error-heavy logs
+        // replace it on every line.
+        let candidate = slot.get_or_insert_with(|| Candidate {
+            line: EvidenceLine {
+                number: 0,
+                text: String::new(),
+            },
+            level,
+            entry: None,
+            earlier: None,
+        });
+        candidate.line.number = self.lines;
+        candidate.line.text.clear();
+        candidate.line.text.push_str(line.trim());
+        candidate.level = level;
+        candidate.entry = entry;
+        candidate.earlier = earlier;
+        if let Some(entry) = entry {
+            if level >= Level::Error {
+                self.any_match = true;
+            }
+            let entry_ref = &self.set.entries()[entry];
+            if entry_ref.wrapper {
+                // Only specific entries stand in for a later line.
+                return;
+            }
+            let family = entry_ref.family;
+            let matched = Rc::new(Matched {
+                entry,
+                line: candidate.line.clone(),
+            });
+            let table = self
+                .matched
+                .get_or_insert_with(|| Rc::new(Default::default()));
+            Rc::make_mut(table)[family as usize] = Some(matched);
+        }
+    }
+
     /// Forgets every candidate but keeps counting lines: what follows is
     /// judged on its own (triage restarts after dockerd reported readiness).
     pub fn restart(&mut self) {
         self.last_fatal = None;
+        self.last_container = None;
         self.last_error = None;
-        self.last_matched = None;
+        self.last_warning = None;
+        self.last_exit = None;
+        self.unit_failed = false;
+        self.cli = false;
+        self.continues = None;
+        self.any_match = false;
+        self.matched = None;
         self.last_nonempty.clear();
         self.last_nonempty_number = 0;
     }
@@ -236,32 +367,63 @@ impl<'s> Classifier<'s> {
 
     /// What the lines fed so far come to.
     pub fn finish(&self) -> Finding {
-        let any_match = self.last_matched.is_some();
-        let chosen = match (&self.last_fatal, &self.last_error) {
-            (Some(fatal), _) => Some((fatal.clone(), Level::Fatal)),
-            (None, Some(error)) => Some((error.clone(), Level::Error)),
-            (None, None) => None,
+        let any_match = self.any_match;
+        let ended = match (&self.last_fatal, &self.last_container) {
+            (Some(fatal), Some(container)) if container.line.number > fatal.line.number => {
+                Some((container, true))
+            }
+            (Some(fatal), _) => Some((fatal, false)),
+            (None, Some(container)) => Some((container, true)),
+            (None, None) => self
+                .last_error
+                .as_ref()
+                .or(self.last_warning.as_ref())
+                .or(self.last_exit.as_ref())
+                .map(|c| (c, false)),
         };
-        if let Some((candidate, level)) = chosen {
-            let matched = match candidate.entry {
+        if let Some((candidate, container)) = ended {
+            let own = candidate.entry.filter(|e| !self.set.entries()[*e].wrapper);
+            let matched = match own {
                 Some(entry) => Some((entry, candidate.line.clone())),
-                None => candidate
-                    .earlier
-                    .as_ref()
-                    .map(|m| (m.entry, m.line.clone())),
+                None => tied(self.set, candidate, container)
+                    .map(|m| (m.entry, m.line.clone()))
+                    .or_else(|| candidate.entry.map(|e| (e, candidate.line.clone()))),
+            };
+            let words = Family::of_words(payload(&candidate.line.text));
+            let family = match &matched {
+                Some((entry, _)) => Some(self.set.entries()[*entry].family),
+                // A container start that failed without naming anything
+                // failed in the runtime.
+                None if container => words.or(Some(Family::Runtime)),
+                None => words,
+            };
+            let phase = if container
+                || (matches!(
+                    family,
+                    Some(Family::Runtime | Family::Image | Family::Sandbox)
+                ) && !is_daemon_framed(candidate))
+            {
+                Phase::Container
+            } else {
+                Phase::Daemon
             };
             return Finding {
-                fatal: Some(candidate.line),
-                fatal_level: Some(level),
+                fatal: Some(candidate.line.clone()),
+                fatal_level: Some(candidate.level),
                 matched,
+                family,
+                phase: Some(phase),
+                failed: true,
+                unit_failed: self.unit_failed,
                 any_match,
             };
         }
         if self.last_nonempty_number == 0 {
             return Finding::default();
         }
-        // No error or fatal line at all: the last words are all there is,
-        // and no earlier error line can name them.
+        // No failure line at all: the last words are all there is, and
+        // no earlier line can name them. They are a failure only when an
+        // entry names them.
         let line = EvidenceLine {
             number: self.last_nonempty_number,
             text: self.last_nonempty.trim().to_owned(),
@@ -271,13 +433,98 @@ impl<'s> Classifier<'s> {
             .set
             .match_framed(&self.last_nonempty)
             .map(|entry| (entry, line.clone()));
+        let family = matched
+            .as_ref()
+            .map(|(entry, _)| self.set.entries()[*entry].family);
         Finding {
             fatal: Some(line),
             fatal_level,
+            failed: matched.is_some(),
+            phase: matched.is_some().then_some(Phase::Daemon),
             matched,
+            family,
+            unit_failed: self.unit_failed,
             any_match,
         }
     }
+}
+
+/// Whether a line says the daemon itself stopped: a logrus `fatal` line,
+/// or dockerd's start-up wrappers.
+fn is_daemon_framed(candidate: &Candidate) -> bool {
+    const DAEMON: [&str; 5] = [
+        "failed to start daemon",
+        "Error starting daemon",
+        "failed to load listeners",
+        "failed to start containerd",
+        "unable to configure the Docker daemon",
+    ];
+    let text = &candidate.line.text;
+    DAEMON.iter().any(|w| text.contains(w))
+        || (candidate.level == Level::Fatal && logline::frame(text).shape != Shape::Plain)
+}
+
+/// The latest matched line before `candidate` that is tied to it: the
+/// candidate wraps its message, or shares its family (the candidate's
+/// entry's family, else the one its words name), or the candidate is a
+/// failed container start and the line is the runtime's (runtime or
+/// sandbox family: what the start reports). Wrapping wins over a shared
+/// family; a wrapper entry's line never stands in for another.
+fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Option<&'c Matched> {
+    let table = candidate.earlier.as_deref()?;
+    let fatal = &candidate.line.text;
+    let wrapped = table
+        .iter()
+        .flatten()
+        .map(Rc::as_ref)
+        .filter(|m| wraps(fatal, &m.line.text))
+        .max_by_key(|m| m.line.number);
+    if wrapped.is_some() {
+        return wrapped;
+    }
+    let family = match candidate.entry {
+        Some(entry) => Some(set.entries()[entry].family),
+        None => Family::of_words(payload(fatal)),
+    };
+    if let Some(same) = family.and_then(|f| table[f as usize].as_deref()) {
+        return Some(same);
+    }
+    if !container {
+        return None;
+    }
+    [Family::Runtime, Family::Sandbox]
+        .iter()
+        .filter_map(|f| table[*f as usize].as_deref())
+        .max_by_key(|m| m.line.number)
+}
+
+/// Whether `fatal` carries the words of the earlier line `line`: its
+/// message (or its `error=` field), or a tail of either that starts after
+/// a `: `, of at least [`MIN_WRAPPED`] bytes.
+fn wraps(fatal: &str, line: &str) -> bool {
+    let parsed = logline::parse(line);
+    let error = logline::field(logline::frame(line).payload, "error");
+    let texts = std::iter::once(parsed.msg.as_str()).chain(error.as_deref());
+    for text in texts {
+        let text = text.trim();
+        let tails =
+            std::iter::once(text).chain(text.match_indices(": ").map(|(i, _)| &text[i + 2..]));
+        for tail in tails {
+            if tail.len() >= MIN_WRAPPED && fatal.contains(tail) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The shortest tail of an earlier message that counts as wrapped.
+const MIN_WRAPPED: usize = 16;
+
+/// A line without its transport prefixes (journald, syslog, timestamps),
+/// whose host and process names are not words about the failure.
+fn payload(line: &str) -> &str {
+    logline::frame(line).payload
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -333,7 +580,7 @@ mod tests {
             .to_string_lossy()
             .into_owned();
         let log = std::fs::read_to_string(&path).unwrap();
-        let got = SignatureSet::builtin().classify_log(&log);
+        let got = SignatureSet::shared().classify_log(&log);
         assert_eq!(
             got.signature.as_deref(),
             Some(expected.as_str()),
@@ -346,56 +593,168 @@ mod tests {
     /// The whole-log algorithm, written the obvious way: the streaming
     /// classifier must always agree with it.
     fn reference(set: &SignatureSet, log: &str) -> Classification {
-        let lines: Vec<String> = log
-            .lines()
-            .map(|l| logline::strip_ansi(truncate(l, logline::MAX_LINE_BYTES)).into_owned())
-            .collect();
-        let levels: Vec<Option<Level>> = lines
-            .iter()
-            .map(|l| {
-                let frame = logline::frame(l);
-                match frame.level {
-                    None if frame.shape == Shape::Plain && set.match_index(l, None).is_some() => {
-                        Some(Level::Fatal)
-                    }
-                    level => level,
-                }
-            })
-            .collect();
-        let last_with = |level: Level| levels.iter().rposition(|l| *l == Some(level));
-        let Some(fatal) = last_with(Level::Fatal)
-            .or_else(|| last_with(Level::Error))
-            .or_else(|| lines.iter().rposition(|l| !l.trim().is_empty()))
-        else {
-            return Classification::default();
-        };
-        let found = |index: usize, id: &str| Classification {
-            signature: Some(id.to_owned()),
-            fatal_line: Some(lines[index].trim().to_owned()),
-            line_number: Some(index + 1),
-        };
-        if let Some(entry) = set.match_framed(&lines[fatal]) {
-            return found(fatal, &set.entries()[entry].id);
+        #[derive(Clone, Copy, PartialEq)]
+        enum Kind {
+            Fatal,
+            Container,
+            Error,
+            Warning,
+            Exit,
         }
-        for index in (0..fatal).rev() {
-            if levels[index] >= Some(Level::Error)
-                && let Some(entry) = set.match_framed(&lines[index])
+        struct Line {
+            text: String,
+            kind: Option<Kind>,
+            level: Level,
+            entry: Option<usize>,
+        }
+        // Each line's kind, as the class doc describes it.
+        let mut lines: Vec<Line> = Vec::new();
+        let mut continues: Option<Kind> = None;
+        let mut cli = false;
+        for raw in log.lines() {
+            let text = logline::strip_ansi(truncate(raw, logline::MAX_LINE_BYTES)).into_owned();
+            let frame = logline::frame(&text);
+            let plain = frame.level.is_none() && frame.shape == Shape::Plain;
+            let (kind, level, entry) = if plain {
+                let bare = if cli { Kind::Container } else { Kind::Fatal };
+                cli |= phase::is_cli_command(&text);
+                match set.match_index(&text, None) {
+                    Some(e) => (Some(continues.unwrap_or(bare)), Level::Fatal, Some(e)),
+                    None if phase::says_unit_failed(&text) => {
+                        (Some(Kind::Exit), Level::Fatal, None)
+                    }
+                    None => (None, Level::Info, None),
+                }
+            } else if frame.level >= Some(Level::Error) {
+                let e = set.match_framed(&text);
+                let container = frame.shape == Shape::Cli
+                    || (cli && frame.shape == Shape::Plain)
+                    || phase::is_container_start_failure(&text)
+                    || (e.is_some() && phase::is_api_error(&text));
+                let kind = match (container, frame.level) {
+                    (true, _) => Kind::Container,
+                    (false, Some(Level::Fatal)) => Kind::Fatal,
+                    _ => Kind::Error,
+                };
+                (Some(kind), frame.level.unwrap(), e)
+            } else if frame.level == Some(Level::Warning) {
+                let e = set.match_index(&text, None);
+                (e.map(|_| Kind::Warning), Level::Warning, e)
+            } else {
+                (None, Level::Info, None)
+            };
+            match kind {
+                Some(k @ (Kind::Fatal | Kind::Container | Kind::Error)) => continues = Some(k),
+                Some(_) => {}
+                None if plain => {}
+                None => continues = None,
+            }
+            lines.push(Line {
+                text,
+                kind,
+                level,
+                entry,
+            });
+        }
+        let last = |k: Kind| lines.iter().rposition(|l| l.kind == Some(k));
+        let ended = match (last(Kind::Fatal), last(Kind::Container)) {
+            (Some(f), Some(c)) if c > f => Some((c, true)),
+            (Some(f), _) => Some((f, false)),
+            (None, Some(c)) => Some((c, true)),
+            (None, None) => last(Kind::Error)
+                .or_else(|| last(Kind::Warning))
+                .or_else(|| last(Kind::Exit))
+                .map(|i| (i, false)),
+        };
+        let Some((end, container)) = ended else {
+            let Some(i) = lines.iter().rposition(|l| !l.text.trim().is_empty()) else {
+                return Classification::default();
+            };
+            let entry = set.match_framed(&lines[i].text);
+            return Classification {
+                signature: Some(
+                    entry
+                        .map_or(UNKNOWN, |e| set.entries()[e].id.as_str())
+                        .to_owned(),
+                ),
+                fatal_line: Some(lines[i].text.trim().to_owned()),
+                line_number: Some(i + 1),
+                family: entry.map(|e| set.entries()[e].family),
+            };
+        };
+        let fatal = &lines[end];
+        let is_wrapper = |e: usize| set.entries()[e].wrapper;
+        // The latest earlier line of each family a specific entry matched.
+        let mut latest: Vec<Option<usize>> = vec![None; Family::ALL.len()];
+        for (i, l) in lines[..end].iter().enumerate() {
+            if let (Some(_), Some(e)) = (l.kind, l.entry)
+                && !is_wrapper(e)
             {
-                return found(index, &set.entries()[entry].id);
+                latest[set.entries()[e].family as usize] = Some(i);
             }
         }
-        found(fatal, UNKNOWN)
+        let tied = || {
+            let wrapped = latest
+                .iter()
+                .flatten()
+                .filter(|i| wraps(&fatal.text, &lines[**i].text))
+                .max();
+            if wrapped.is_some() {
+                return wrapped.copied();
+            }
+            let family = match fatal.entry {
+                Some(e) => Some(set.entries()[e].family),
+                None => Family::of_words(payload(&fatal.text)),
+            };
+            if let Some(i) = family.and_then(|f| latest[f as usize]) {
+                return Some(i);
+            }
+            if !container {
+                return None;
+            }
+            [Family::Runtime, Family::Sandbox]
+                .iter()
+                .filter_map(|f| latest[*f as usize])
+                .max()
+        };
+        let matched = match fatal.entry.filter(|e| !is_wrapper(*e)) {
+            Some(e) => Some((e, end)),
+            None => tied()
+                .map(|i| (lines[i].entry.unwrap(), i))
+                .or(fatal.entry.map(|e| (e, end))),
+        };
+        let words = Family::of_words(payload(&fatal.text));
+        let family = match matched {
+            Some((e, _)) => Some(set.entries()[e].family),
+            None if container => words.or(Some(Family::Runtime)),
+            None => words,
+        };
+        let _ = fatal.level;
+        match matched {
+            Some((e, i)) => Classification {
+                signature: Some(set.entries()[e].id.clone()),
+                fatal_line: Some(lines[i].text.trim().to_owned()),
+                line_number: Some(i + 1),
+                family,
+            },
+            None => Classification {
+                signature: Some(UNKNOWN.to_owned()),
+                fatal_line: Some(fatal.text.trim().to_owned()),
+                line_number: Some(end + 1),
+                family,
+            },
+        }
     }
 
     #[rstest::rstest]
     fn streaming_agrees_with_the_whole_log_algorithm_on_fixtures(
         #[files("fixtures/logs/**/*.log")] path: std::path::PathBuf,
     ) {
-        let set = SignatureSet::builtin();
+        let set = SignatureSet::shared();
         let log = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         assert_eq!(
             set.classify_log(&log),
-            reference(&set, &log),
+            reference(set, &log),
             "{}",
             path.display()
         );

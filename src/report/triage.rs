@@ -10,6 +10,7 @@ use owo_colors::OwoColorize;
 use crate::evidence;
 use crate::report::styles::Styles;
 
+use crate::report_format::Outcome;
 use crate::triage::{Reproduction, Role, Triage, Verdict};
 
 /// The width text is wrapped to.
@@ -19,7 +20,8 @@ const LABEL: usize = 14;
 /// Evidence lines longer than this are cut in the summary (JSON keeps them).
 const MAX_SHOWN: usize = 400;
 
-/// Writes the summary for people.
+/// Writes the summary for people: after the file's name, ONE line says
+/// what failed, why and what to do; the details follow.
 ///
 /// # Errors
 /// The writer's errors.
@@ -30,55 +32,123 @@ pub fn write_text(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::
         "{}",
         format!("{source}: {} lines", t.lines).style(styles.dim)
     )?;
+    write_headline(t, styles, out)?;
     match t.verdict {
         Verdict::Known => write_known(t, styles, out)?,
         Verdict::Ready => {
-            writeln!(
-                out,
-                "{}: dockerd started and nothing fatal followed",
-                "ready".style(styles.ok)
-            )?;
             write_evidence(t, styles, out)?;
             write_warnings(t, styles, out)?;
         }
-        Verdict::Unknown if t.evidence.is_empty() => {
-            writeln!(
-                out,
-                "{}: the log has no lines",
-                "unknown".style(styles.warn)
-            )?;
-        }
-        Verdict::Unknown => {
-            writeln!(
-                out,
-                "{}: no catalogue entry explains this failure",
-                "unknown".style(styles.warn)
-            )?;
+        Verdict::Unknown => write_evidence(t, styles, out)?,
+        Verdict::Unmatched => {
+            write_kind(t, styles, out)?;
             write_evidence(t, styles, out)?;
             write_after_ready(t, styles, out)?;
             field(
                 out,
                 styles,
                 "next",
-                "this is the most likely fatal line; add an entry for it with --signatures FILE \
-                 (the schema of src/signatures.yaml), or report it with the log",
+                "the evidence line is the line that ended it; add an entry for it with \
+                 --signatures FILE (the schema of src/signatures.yaml), or report it with the log",
             )?;
         }
     }
     Ok(())
 }
 
-fn write_known(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
-    let id = t.signature.as_deref().unwrap_or_default();
-    match &t.entry {
-        Some(entry) => writeln!(
-            out,
-            "{}: {}",
-            id.style(styles.fail),
-            entry.title.style(styles.bold)
-        )?,
-        None => writeln!(out, "{}", id.style(styles.fail))?,
+/// The one line: what failed, why, and what to do.
+fn write_headline(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let what = match t.phase {
+        Some(Outcome::ContainerFailed) => "a container did not start",
+        Some(Outcome::Ready) => "ready",
+        Some(_) => "dockerd did not start",
+        None => "unknown",
+    };
+    let kind = match (&t.signature, t.family) {
+        (Some(id), Some(family)) => format!(" [{id} · {family}]"),
+        (None, Some(family)) => format!(" [{family}]"),
+        _ => String::new(),
+    };
+    let (why, todo) = match (t.verdict, &t.entry) {
+        (Verdict::Known, Some(entry)) => (
+            entry.title.trim().to_owned(),
+            cut(first_sentence(entry.fix.trim()), MAX_TODO),
+        ),
+        (Verdict::Ready, _) => (
+            "dockerd started and nothing failed after it".to_owned(),
+            "nothing".to_owned(),
+        ),
+        (Verdict::Unknown, _) if t.evidence.is_empty() => (
+            "the log has no lines".to_owned(),
+            "paste the dockerd log (journalctl -u docker, or its stderr)".to_owned(),
+        ),
+        (Verdict::Unknown, _) => (
+            "the log shows no failure and no readiness".to_owned(),
+            "paste more of the log, up to where dockerd stopped".to_owned(),
+        ),
+        _ => {
+            let fatal = t
+                .evidence
+                .iter()
+                .rev()
+                .find(|e| e.role == Role::Fatal)
+                .map_or("", |e| e.text.as_str());
+            let family = t
+                .family
+                .map_or_else(|| "a".to_owned(), |f| format!("a {f}"));
+            (
+                format!(
+                    "{family} failure no catalogue entry names: {}",
+                    cut(&message(fatal), MAX_WHY)
+                ),
+                "read the line below".to_owned(),
+            )
+        }
+    };
+    let what = match t.verdict {
+        Verdict::Ready => what.style(styles.ok),
+        Verdict::Known => what.style(styles.fail),
+        _ => what.style(styles.warn),
+    };
+    writeln!(out, "{what}: {why}{kind} → {todo}")
+}
+
+/// The family and phase of a failure no entry names.
+fn write_kind(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let family = t.family.map_or_else(
+        || "none named (the line's words name no family)".to_owned(),
+        |f| format!("{f} (from the words of the line that ended it)"),
+    );
+    field(out, styles, "family", &family)
+}
+
+/// The message of a log line (logrus `msg`, a JSON message, or the line).
+fn message(line: &str) -> String {
+    crate::classify::logline::parse(line).msg
+}
+
+/// The first sentence of `text`: up to the first `. ` outside backquotes.
+fn first_sentence(text: &str) -> &str {
+    let mut quoted = false;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'`' => quoted = !quoted,
+            b'.' if !quoted && bytes.get(i + 1).is_none_or(|n| *n == b' ' || *n == b'\n') => {
+                return &text[..=i];
+            }
+            _ => {}
+        }
     }
+    text
+}
+
+/// The headline's cause is cut to this many characters.
+const MAX_WHY: usize = 120;
+/// The headline's advice is cut to this many characters.
+const MAX_TODO: usize = 200;
+
+fn write_known(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
     write_evidence(t, styles, out)?;
     write_after_ready(t, styles, out)?;
     if let Some(entry) = &t.entry {
@@ -98,6 +168,7 @@ fn write_evidence(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::
             (true, Role::Match) => " (matched)".to_owned(),
             (true, Role::Fatal) => " (last error)".to_owned(),
             (true, Role::Ready) => " (ready)".to_owned(),
+            (true, Role::Last) => " (last line)".to_owned(),
         };
         let number = format!("line {}{role}", e.line);
         writeln!(
@@ -342,15 +413,23 @@ mod tests {
     #[rstest]
     #[case::known(
         "failed to start daemon: Devices cgroup isn't mounted\n",
-        &["devices-cgroup-missing: dockerd found no devices cgroup", "  evidence    line 1  failed to start daemon", "  fix         ", "  reproduced  by dindcheck run", "devices-cgroup", "runsc=20240729 ("]
+        &["x.log: 1 lines\ndockerd did not start: dockerd found no devices cgroup [devices-cgroup-missing · cgroup] → Use runsc 20240729", "  evidence    line 1  failed to start daemon", "  fix         ", "  reproduced  by dindcheck run", "devices-cgroup", "runsc=20240729 ("]
+    )]
+    #[case::container(
+        "time=\"x\" level=info msg=\"API listen on /run/d.sock\"\ndocker: Error response from daemon: systemd not running on this host, cannot use systemd cgroups manager: unknown.\n",
+        &["\na container did not start: systemd cgroup driver requested but systemd is not running [systemd-not-running · systemd] → Start dockerd with `--exec-opt native.cgroupdriver=cgroupfs`", "  note        dockerd was up at line 1"]
     )]
     #[case::ready(
         "time=\"x\" level=warning msg=\"Your kernel does not support swap memory limit\"\ntime=\"x\" level=info msg=\"API listen on /run/d.sock\"\n",
-        &["ready: dockerd started", "  evidence    line 2  time=", "  warnings    line 1  warning  Your kernel does not support swap memory limit"]
+        &["\nready: dockerd started and nothing failed after it → nothing\n", "  evidence    line 2  time=", "  warnings    line 1  warning  Your kernel does not support swap memory limit"]
     )]
-    #[case::unknown(
-        "failed to start daemon: something new\n",
-        &["unknown: no catalogue entry explains this failure", "  evidence    line 1  failed to start daemon: something new", "  next        "]
+    #[case::unmatched(
+        "failed to start daemon: something new in the bridge\n",
+        &["\ndockerd did not start: a network failure no catalogue entry names: failed to start daemon: something new in the bridge [network] → read the line below\n", "  family      network (from the words", "  evidence    line 1  failed to start daemon: something new", "  next        "]
+    )]
+    #[case::no_failure(
+        "time=\"x\" level=info msg=\"Starting up\"\n",
+        &["\nunknown: the log shows no failure and no readiness → paste more of the log", "  evidence    line 1"]
     )]
     #[case::empty("", &["x.log: 0 lines", "unknown: the log has no lines"])]
     fn summary_shows_the_verdict(#[case] log: &str, #[case] expected: &[&str]) {
@@ -359,8 +438,13 @@ mod tests {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
         assert!(!text.contains('\u{1b}'), "no colour unless asked");
+        // The headline is one line whatever its length; the details wrap.
+        let headline = text.lines().nth(1).unwrap_or_default();
+        assert!(headline.chars().count() <= 500, "{headline}");
         assert!(
-            text.lines().all(|l| l.chars().count() <= WIDTH + 60),
+            text.lines()
+                .skip(2)
+                .all(|l| l.chars().count() <= WIDTH + 60),
             "{text}"
         );
     }
@@ -386,7 +470,9 @@ mod tests {
         let mut out = Vec::new();
         write_json(&t, false, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["schema"], "dindcheck/triage/v1");
+        assert_eq!(v["schema"], "dindcheck/triage/v2");
+        assert_eq!(v["phase"], "daemon-failed");
+        assert_eq!(v["family"], "cgroup");
         assert_eq!(v["verdict"], "known");
         assert_eq!(v["signature"], "devices-cgroup-missing");
         assert_eq!(v["evidence"][0]["role"], "fatal");

@@ -258,6 +258,10 @@ pub struct CellResult {
     pub outcome: Outcome,
     /// The catalogue signature that explains a failure (`unknown` if none does).
     pub signature: Option<String>,
+    /// The failure's family (`cgroup`, `firewall`, …): the signature's, or
+    /// the one the fatal line's words name; absent when none is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     /// The line that ended the daemon or the container start.
     pub fatal_line: Option<String>,
     /// A sentence from the harness when the sandbox or probe itself failed.

@@ -1,39 +1,38 @@
-//! Judging a log: the verdict (a known signature, `unknown`, or `ready`),
-//! its evidence lines, the warnings worth knowing, and the runs that
-//! reproduced the signature.
+//! Judging a log: the verdict (a known signature, a failure only its family
+//! names, `ready`, or `unknown` for a log that shows no failure), its phase
+//! (dockerd's start-up or a container start), its evidence lines, the
+//! warnings worth knowing, and the runs that reproduced the signature.
 //!
 //! The failure itself is found by `classify::Classifier`, the engine
 //! `dindcheck run` uses on kept logs, so both name a log the same way. This
-//! module adds what only triage needs: readiness (dockerd's `API listen on`
-//! with no fatal or known failure after it) and a bounded list of warnings.
-//! It keeps a constant amount of state per log and renders nothing.
+//! module adds what only triage needs: readiness (`API listen on`, `Daemon
+//! has completed initialization`, systemd's `Started … Docker Application
+//! Container Engine`), after which only a container start that failed, a
+//! fatal line or a known failure counts, and a bounded list of warnings. It
+//! keeps a constant amount of state per log and renders nothing.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
 use indexmap::IndexMap;
-use memchr::memmem;
 use serde::Serialize;
 
 use crate::classify::logline::{self, Level};
-use crate::classify::{Classifier, EvidenceLine, SignatureEntry, SignatureSet, UNKNOWN};
+use crate::classify::phase::says_ready;
+use crate::classify::{Classifier, EvidenceLine, Family, Phase, SignatureEntry, SignatureSet};
 use crate::evidence::{self, EvidenceCell};
 use crate::report_format::Outcome;
 
 use super::read::LineReader;
 
 /// The schema identifier of triage's JSON output.
-pub const SCHEMA: &str = "dindcheck/triage/v1";
+pub const SCHEMA: &str = "dindcheck/triage/v2";
 
 /// At most this many distinct warnings are listed; later ones are counted.
 const MAX_WARNINGS: usize = 20;
 /// Warning texts are cut to this many characters.
 const MAX_WARNING_CHARS: usize = 300;
-
-/// Lines that say the daemon is up: dockerd's own, and the one the
-/// orchestrator wrapper in the issue's example prints.
-const READY_MARKERS: [&str; 2] = ["API listen on ", "docker daemon is ready"];
 
 /// What a log comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,10 +40,13 @@ const READY_MARKERS: [&str; 2] = ["API listen on ", "docker daemon is ready"];
 pub enum Verdict {
     /// A catalogue entry names the failure.
     Known,
-    /// Something failed, and no entry explains it.
-    Unknown,
+    /// Something failed and no entry explains it; the family, when there
+    /// is one, comes from the words of the line that ended it.
+    Unmatched,
     /// The daemon started, and nothing fatal or known came after.
     Ready,
+    /// The log shows no failure and no readiness.
+    Unknown,
 }
 
 /// Why a line is shown as evidence.
@@ -57,6 +59,8 @@ pub enum Role {
     Match,
     /// The line that says the daemon was up.
     Ready,
+    /// The last line of a log that shows no failure.
+    Last,
 }
 
 /// One evidence line.
@@ -124,7 +128,14 @@ pub struct Triage {
     pub lines: usize,
     /// What the log comes to.
     pub verdict: Verdict,
-    /// The signature id, `unknown`, or null for a ready log.
+    /// What failed: `daemon-failed` (dockerd did not reach readiness, or
+    /// died), `container-failed` (dockerd served and a container start, or
+    /// a request, failed), `ready`; null when the log shows neither.
+    pub phase: Option<Outcome>,
+    /// The failure's family: the entry's, else the one the words of the
+    /// line that ended it name; null for a ready log or when no word does.
+    pub family: Option<Family>,
+    /// The catalogue entry's id; null when no entry names the failure.
     pub signature: Option<String>,
     /// The catalogue entry, for a known signature.
     pub entry: Option<SignatureEntry>,
@@ -142,12 +153,12 @@ pub struct Triage {
 }
 
 impl Triage {
-    /// The exit code: 0 for a known signature or a ready log, 1 for an
-    /// unknown failure.
+    /// The exit code: 0 for a known signature or a ready log, 1 for a
+    /// failure no entry names or a log that shows nothing.
     pub fn exit_code(&self) -> u8 {
         match self.verdict {
             Verdict::Known | Verdict::Ready => 0,
-            Verdict::Unknown => 1,
+            Verdict::Unmatched | Verdict::Unknown => 1,
         }
     }
 }
@@ -233,7 +244,6 @@ pub struct Triager<'s> {
     classifier: Classifier<'s>,
     ready: Option<EvidenceLine>,
     warnings: Warnings,
-    markers: Vec<memmem::Finder<'static>>,
 }
 
 impl<'s> Triager<'s> {
@@ -244,10 +254,6 @@ impl<'s> Triager<'s> {
             classifier: Classifier::new(set),
             ready: None,
             warnings: Warnings::default(),
-            markers: READY_MARKERS
-                .iter()
-                .map(|m| memmem::Finder::new(m.as_bytes()))
-                .collect(),
         }
     }
 
@@ -258,11 +264,7 @@ impl<'s> Triager<'s> {
         match seen.level {
             Some(level @ (Level::Warning | Level::Error)) => self.warnings.add(level, number, line),
             Some(Level::Info) | None => {
-                if self
-                    .markers
-                    .iter()
-                    .any(|m| m.find(line.as_bytes()).is_some())
-                {
+                if says_ready(line) {
                     self.ready = Some(EvidenceLine {
                         number,
                         text: logline::strip_ansi(line).trim().to_owned(),
@@ -278,13 +280,14 @@ impl<'s> Triager<'s> {
     /// The verdict on every line fed.
     pub fn finish(self, source: &str) -> Triage {
         let finding = self.classifier.finish();
-        let failed_after_ready = finding.fatal_level == Some(Level::Fatal) || finding.any_match;
         let mut triage = Triage {
             schema: SCHEMA,
             source: source.to_owned(),
             lines: self.classifier.line_count(),
             verdict: Verdict::Unknown,
-            signature: Some(UNKNOWN.to_owned()),
+            phase: None,
+            family: None,
+            signature: None,
             entry: None,
             evidence: Vec::new(),
             ready_line: self.ready.as_ref().map(|l| line(Role::Ready, l)),
@@ -292,18 +295,34 @@ impl<'s> Triager<'s> {
             warnings_omitted: self.warnings.omitted,
             reproduced: Vec::new(),
         };
-        if let Some(ready) = &self.ready
-            && !failed_after_ready
-        {
-            triage.verdict = Verdict::Ready;
-            triage.signature = None;
-            triage.evidence.push(line(Role::Ready, ready));
+        // After readiness an error line is a failure only when it ended a
+        // container start, is fatal, or a catalogue entry names it (a
+        // warning never is), or when systemd said the service died.
+        let failed = finding.failed
+            && (self.ready.is_none()
+                || finding.unit_failed
+                || finding.phase == Some(Phase::Container)
+                || finding.fatal_level == Some(Level::Fatal)
+                || (finding.matched.is_some() && finding.fatal_level >= Some(Level::Error)));
+        if !failed {
+            if let Some(ready) = &self.ready {
+                triage.verdict = Verdict::Ready;
+                triage.phase = Some(Outcome::Ready);
+                triage.evidence.push(line(Role::Ready, ready));
+            } else if let Some(last) = &finding.fatal {
+                triage.evidence.push(line(Role::Last, last));
+            }
             return triage;
         }
         let Some(fatal) = &finding.fatal else {
-            // An empty log: nothing ended anything we can see.
             return triage;
         };
+        triage.phase = Some(match finding.phase {
+            Some(Phase::Container) => Outcome::ContainerFailed,
+            _ => Outcome::DaemonFailed,
+        });
+        triage.family = finding.family;
+        triage.verdict = Verdict::Unmatched;
         if let (Some((_, matched)), Some(entry)) = (&finding.matched, finding.entry(self.set)) {
             triage.verdict = Verdict::Known;
             triage.signature = Some(entry.id.clone());
@@ -381,22 +400,26 @@ pub fn triage_reader(set: &SignatureSet, source: &str, reader: impl BufRead) -> 
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
-    use std::sync::LazyLock;
 
     use proptest::prelude::*;
     use rstest::rstest;
 
     use super::*;
+    use crate::classify::UNKNOWN;
 
-    static SET: LazyLock<SignatureSet> = LazyLock::new(SignatureSet::builtin);
+    fn set() -> &'static SignatureSet {
+        SignatureSet::shared()
+    }
 
     fn triage_file(path: &Path) -> Triage {
         let file = std::fs::File::open(path).unwrap();
-        triage_reader(&SET, &path.display().to_string(), io::BufReader::new(file)).unwrap()
+        triage_reader(set(), &path.display().to_string(), io::BufReader::new(file)).unwrap()
     }
 
     /// Every failure fixture triages to the signature it is filed under,
-    /// and its evidence lines are lines of the file.
+    /// with the entry's family, and its evidence lines are lines of the
+    /// file. Fixtures of a container start (`api-after-ready-*`, `cli-*`)
+    /// are `container-failed`.
     #[rstest]
     fn failure_fixtures_name_their_signature(
         #[files("fixtures/logs/*/match/*.log")] path: PathBuf,
@@ -411,6 +434,17 @@ mod tests {
         let triage = triage_file(&path);
         assert_eq!(triage.verdict, Verdict::Known, "{}", path.display());
         assert_eq!(triage.signature.as_deref(), Some(expected.as_str()));
+        let entry = set().get(&expected).unwrap();
+        assert_eq!(triage.family, Some(entry.family));
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with("api-after-ready") || name.starts_with("cli") {
+            assert_eq!(
+                triage.phase,
+                Some(Outcome::ContainerFailed),
+                "{}",
+                path.display()
+            );
+        }
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         let lines: Vec<&str> = text.lines().collect();
         for e in &triage.evidence {
@@ -428,16 +462,23 @@ mod tests {
             "{}: {triage:?}",
             path.display()
         );
-        assert_eq!(triage.signature, None);
+        assert_eq!((triage.signature.as_deref(), triage.family), (None, None));
+        assert_eq!(triage.phase, Some(Outcome::Ready));
         assert_eq!(triage.evidence.len(), 1);
         assert_eq!(triage.exit_code(), 0);
     }
 
+    /// Failures no entry explains: still a failure, with the line that
+    /// ended it, and never named by an unrelated earlier error.
     #[rstest]
-    fn unknown_fixtures_are_unknown(#[files("fixtures/logs/unknown/*.log")] path: PathBuf) {
+    fn unknown_fixtures_are_unmatched_failures(
+        #[files("fixtures/logs/unknown/*.log")] path: PathBuf,
+    ) {
         let triage = triage_file(&path);
-        assert_eq!(triage.verdict, Verdict::Unknown, "{}", path.display());
-        assert_eq!(triage.signature.as_deref(), Some(UNKNOWN));
+        assert_eq!(triage.verdict, Verdict::Unmatched, "{}", path.display());
+        assert_eq!(triage.signature, None);
+        assert!(triage.phase.is_some());
+        assert!(triage.evidence.iter().all(|e| e.role == Role::Fatal));
         assert_eq!(triage.exit_code(), 1);
     }
 
@@ -445,14 +486,15 @@ mod tests {
     #[rstest]
     fn triage_agrees_with_classify_log(#[files("fixtures/logs/*/match/*.log")] path: PathBuf) {
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-        let classification = SET.classify_log(&text);
-        let triage = triage_str(&SET, "-", &text);
+        let classification = set().classify_log(&text);
+        let triage = triage_str(set(), "-", &text);
         assert_eq!(
             triage.signature,
             classification.signature,
             "{}",
             path.display()
         );
+        assert_eq!(triage.family, classification.family);
         let matched = triage
             .evidence
             .iter()
@@ -468,8 +510,10 @@ mod tests {
                    time=\"2024-09-01T12:00:00Z\" level=warning msg=\"Your kernel does not support swap memory limit\"\n\
                    time=\"2024-09-01T12:00:00Z\" level=warning msg=\"Your kernel does not support swap memory limit\"\n\
                    failed to start daemon: Devices cgroup isn't mounted\n";
-        let t = triage_str(&SET, "-", log);
+        let t = triage_str(set(), "-", log);
         assert_eq!(t.signature.as_deref(), Some("devices-cgroup-missing"));
+        assert_eq!(t.family, Some(Family::Cgroup));
+        assert_eq!(t.phase, Some(Outcome::DaemonFailed));
         assert_eq!(t.evidence.len(), 1);
         assert_eq!(t.evidence[0].line, 4);
         assert_eq!(t.warnings.len(), 2);
@@ -479,16 +523,77 @@ mod tests {
     }
 
     #[test]
-    fn a_known_failure_after_readiness_is_named() {
+    fn a_known_failure_after_readiness_is_a_container_failure_named_by_its_start() {
         let log = "failed to start daemon: Devices cgroup isn't mounted\n\
                    time=\"2024-09-01T12:00:04Z\" level=info msg=\"API listen on /var/run/docker.sock\"\n\
                    time=\"2024-09-01T12:00:05Z\" level=error msg=\"Handler for POST /v1.41/containers/x/start returned error: failed to create shim task: OCI runtime create failed: runc create failed: systemd not running on this host, cannot use systemd cgroups manager: unknown\"\n\
                    time=\"2024-09-01T12:00:06Z\" level=error msg=\"Handler for GET /v1.41/containers/y/json returned error: No such container: y\"\n";
-        let t = triage_str(&SET, "-", log);
+        let t = triage_str(set(), "-", log);
         assert_eq!(t.signature.as_deref(), Some("systemd-not-running"));
+        assert_eq!(t.phase, Some(Outcome::ContainerFailed));
         assert_eq!(t.ready_line.as_ref().map(|l| l.line), Some(2));
         let roles: Vec<(Role, usize)> = t.evidence.iter().map(|e| (e.role, e.line)).collect();
-        assert_eq!(roles, [(Role::Match, 3), (Role::Fatal, 4)]);
+        assert_eq!(roles, [(Role::Fatal, 3)]);
+    }
+
+    const READY_LINES: [&str; 4] = [
+        "time=\"2024-09-01T12:00:04Z\" level=info msg=\"API listen on /var/run/docker.sock\"",
+        "time=\"2024-09-01T12:00:04Z\" level=info msg=\"Daemon has completed initialization\"",
+        "Sep 01 12:00:04 host systemd[1]: Started Docker Application Container Engine.",
+        "Sep 01 12:00:04 host systemd[1]: Started docker.service - Docker Application Container Engine.",
+    ];
+
+    /// A container start that fails after readiness is never `ready`,
+    /// whatever shape readiness and the failure take, and whether or not
+    /// an entry names the failure.
+    #[rstest]
+    #[case::api_start_unknown_words(
+        "time=\"2024-09-01T12:00:05Z\" level=error msg=\"Handler for POST /v1.45/containers/ab12/start returned error: the quux went sideways\"",
+        None
+    )]
+    #[case::shim_task(
+        "time=\"2024-09-01T12:00:05Z\" level=error msg=\"failed to create shim task: something new: unknown\"",
+        Some("oci-runtime-failed")
+    )]
+    #[case::oci_runtime(
+        "ERRO[0005] OCI runtime create failed: something new: unknown",
+        Some("oci-runtime-failed")
+    )]
+    #[case::runtime_did_not_terminate(
+        "time=\"2024-09-01T12:00:05Z\" level=error msg=\"Handler for POST /v1.45/containers/ab12/start returned error: failed to create shim task: OCI runtime create failed: runsc did not terminate successfully: exit status 128: unknown\"",
+        Some("runsc-did-not-terminate")
+    )]
+    #[case::cli(
+        "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error mounting \"proc\" to rootfs at \"/proc\": mount proc:/proc (via /proc/self/fd/7), flags: 0xe: operation not permitted: unknown.",
+        Some("runc-mount-proc-failed")
+    )]
+    fn a_container_failure_after_readiness_is_never_ready(
+        #[case] failure: &str,
+        #[case] signature: Option<&str>,
+        #[values(0, 1, 2, 3)] ready: usize,
+    ) {
+        let log = format!(
+            "time=\"2024-09-01T12:00:00Z\" level=info msg=\"Starting up\"\n{}\n{failure}\n\
+             time=\"2024-09-01T12:00:07Z\" level=error msg=\"Handler for GET /v1.45/containers/zz/json returned error: No such container: zz\"\n",
+            READY_LINES[ready]
+        );
+        let t = triage_str(set(), "-", &log);
+        assert_ne!(t.verdict, Verdict::Ready, "{log}");
+        assert_eq!(t.phase, Some(Outcome::ContainerFailed), "{log}");
+        assert_eq!(t.signature.as_deref(), signature, "{log}");
+        assert!(t.family.is_some(), "{log}");
+        assert_eq!(t.evidence.last().map(|e| e.line), Some(3), "{log}");
+        assert_eq!(t.ready_line.as_ref().map(|l| l.line), Some(2));
+    }
+
+    #[rstest]
+    fn every_readiness_shape_is_recognised(#[values(0, 1, 2, 3)] ready: usize) {
+        let log = format!(
+            "time=\"2024-09-01T12:00:00Z\" level=warning msg=\"failed to load plugin\" error=\"x\"\n{}\n",
+            READY_LINES[ready]
+        );
+        let t = triage_str(set(), "-", &log);
+        assert_eq!((t.verdict, t.phase), (Verdict::Ready, Some(Outcome::Ready)));
     }
 
     #[test]
@@ -496,7 +601,7 @@ mod tests {
         let log = "failed to start daemon: Devices cgroup isn't mounted\n\
                    time=\"2024-09-01T12:00:04Z\" level=info msg=\"API listen on /var/run/docker.sock\"\n\
                    time=\"2024-09-01T12:00:06Z\" level=error msg=\"Handler for GET /v1.41/containers/y/json returned error: No such container: y\"\n";
-        let t = triage_str(&SET, "-", log);
+        let t = triage_str(set(), "-", log);
         assert_eq!(t.verdict, Verdict::Ready);
         assert_eq!(t.evidence[0].line, 2);
         assert_eq!(t.warnings.len(), 1);
@@ -506,14 +611,99 @@ mod tests {
     fn a_fatal_line_after_readiness_is_a_failure() {
         let log = "time=\"2024-09-01T12:00:04Z\" level=info msg=\"API listen on /var/run/docker.sock\"\n\
                    panic: runtime error: invalid memory address or nil pointer dereference\n";
-        let t = triage_str(&SET, "-", log);
-        assert_eq!(t.verdict, Verdict::Unknown);
+        let t = triage_str(set(), "-", log);
+        assert_eq!(t.verdict, Verdict::Unmatched);
+        assert_eq!(t.phase, Some(Outcome::DaemonFailed));
         assert_eq!(t.evidence[0].line, 2);
     }
 
     #[test]
+    fn systemd_saying_the_service_died_after_readiness_is_a_failure() {
+        let log = "Sep 01 12:00:04 h systemd[1]: Started Docker Application Container Engine.\n\
+                   Sep 01 12:00:04 h dockerd[9]: time=\"2024-09-01T12:00:04Z\" level=error msg=\"Handler for GET /v1.41/containers/y/json returned error: No such container: y\"\n\
+                   Sep 01 12:00:05 h systemd[1]: docker.service: Main process exited, code=exited, status=1/FAILURE\n";
+        let t = triage_str(set(), "-", log);
+        assert_eq!(t.phase, Some(Outcome::DaemonFailed));
+        assert_eq!(t.verdict, Verdict::Unmatched);
+    }
+
+    /// The line that ended it names it: an earlier error of another
+    /// family (a full disk while writing a container's log) does not name
+    /// a fatal line no entry matches; an earlier error of the fatal line's
+    /// own family does.
+    #[test]
+    fn only_a_tied_earlier_error_names_an_unknown_fatal_line() {
+        let disk_full = "time=\"x\" level=error msg=\"Error writing log message\" driver=json-file error=\"write /var/lib/docker/containers/3f/3f-json.log: no space left on device\"\n";
+        let t = triage_str(
+            set(),
+            "-",
+            &format!("{disk_full}failed to start daemon: frobnicator refused: protocol error\n"),
+        );
+        assert_eq!(
+            (t.verdict, t.signature.as_deref()),
+            (Verdict::Unmatched, None)
+        );
+        assert_eq!(t.evidence.len(), 1);
+        let t = triage_str(
+            set(),
+            "-",
+            &format!("{disk_full}failed to start daemon: the volume store could not be opened\n"),
+        );
+        assert_eq!(t.signature.as_deref(), Some("storage-no-space"));
+        let roles: Vec<Role> = t.evidence.iter().map(|e| e.role).collect();
+        assert_eq!(roles, [Role::Match, Role::Fatal]);
+    }
+
+    /// A wrapper's line (`failed to start containerd: timeout …`) is named
+    /// by the specific cause it follows in its own family.
+    #[test]
+    fn a_wrapper_fatal_line_is_named_by_the_cause_it_follows() {
+        let log = "containerd: failed to load TOML from /etc/containerd/config.toml: invalid plugin key URI \"cri\" expect io.containerd.x.vx\n\
+                   time=\"x\" level=error msg=\"containerd did not exit successfully\" error=\"exit status 1\" module=libcontainerd\n\
+                   failed to start containerd: timeout waiting for containerd to start\n";
+        let t = triage_str(set(), "-", log);
+        assert_eq!(t.signature.as_deref(), Some("containerd-config-invalid"));
+        assert_eq!(
+            t.evidence.last().map(|e| (e.role, e.line)),
+            Some((Role::Fatal, 3))
+        );
+    }
+
+    #[test]
+    fn a_failure_no_entry_names_still_gets_a_family_from_its_words() {
+        let t = triage_str(
+            set(),
+            "-",
+            "failed to start daemon: failed to frobnicate the iptables chains: boom\n",
+        );
+        assert_eq!(
+            (t.verdict, t.family),
+            (Verdict::Unmatched, Some(Family::Firewall))
+        );
+        assert_eq!(t.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_log_without_failure_or_readiness_is_unknown() {
+        let t = triage_str(
+            set(),
+            "-",
+            "time=\"x\" level=info msg=\"Starting up\"\ntime=\"x\" level=warning msg=\"Your kernel does not support swap memory limit\"\n",
+        );
+        assert_eq!(
+            (t.verdict, t.phase, t.family),
+            (Verdict::Unknown, None, None)
+        );
+        assert_eq!(
+            t.evidence.iter().map(|e| e.role).collect::<Vec<_>>(),
+            [Role::Last]
+        );
+        assert_eq!(t.exit_code(), 1);
+    }
+
+    #[test]
     fn empty_input_is_unknown_without_evidence() {
-        let t = triage_str(&SET, "-", "");
+        let t = triage_str(set(), "-", "");
         assert_eq!(
             (t.verdict, t.lines, t.evidence.len()),
             (Verdict::Unknown, 0, 0)
@@ -525,7 +715,7 @@ mod tests {
         let log: String = (0..1000)
             .map(|i| format!("time=\"x\" level=warning msg=\"warning number {i}\"\n"))
             .collect();
-        let t = triage_str(&SET, "-", &log);
+        let t = triage_str(set(), "-", &log);
         assert_eq!(t.warnings.len(), MAX_WARNINGS);
         assert_eq!(t.warnings_omitted, 1000 - MAX_WARNINGS);
     }
@@ -535,9 +725,9 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..3000)) {
-            let t = triage_reader(&SET, "-", io::Cursor::new(&bytes)).unwrap();
+            let t = triage_reader(set(), "-", io::Cursor::new(&bytes)).unwrap();
             let text = String::from_utf8_lossy(&bytes);
-            prop_assert_eq!(&t, &triage_str(&SET, "-", &text));
+            prop_assert_eq!(&t, &triage_str(set(), "-", &text));
         }
     }
 
@@ -548,8 +738,13 @@ mod tests {
         fn long_lines_never_panic(len in 0usize..(3 * logline::MAX_LINE_BYTES), fill in any::<char>()) {
             let mut log: String = std::iter::repeat_n(fill, len / fill.len_utf8()).collect();
             log.push_str("\nfailed to start daemon: Devices cgroup isn't mounted");
-            let t = triage_reader(&SET, "-", io::Cursor::new(log.as_bytes())).unwrap();
+            let t = triage_reader(set(), "-", io::Cursor::new(log.as_bytes())).unwrap();
             prop_assert_eq!(t.signature.as_deref(), Some("devices-cgroup-missing"));
         }
+    }
+
+    #[test]
+    fn unknown_is_not_a_signature() {
+        assert!(set().get(UNKNOWN).is_none());
     }
 }

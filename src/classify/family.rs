@@ -1,0 +1,471 @@
+//! Failure families: the small fixed set every verdict names (cgroup,
+//! firewall, storage, …), and naming one from the words of a line no
+//! catalogue entry matches.
+//!
+//! A Go error reads outermost first (`failed to start daemon: Error
+//! initializing network controller: … iptables failed: …`), so the words
+//! nearest its end name the cause: [`Family::of_words`] takes the family of
+//! the last specific keyword in the line, and only when the line has none
+//! the family of the last generic one. It must not match catalogue patterns
+//! (that is `matching.rs`) or choose lines (that is `stream.rs`).
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::{Deserialize, Serialize};
+
+/// A failure family. The set is fixed: catalogue entries, corpus labels and
+/// verdicts all use these names (README.md lists what belongs to each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// daemon.json and flags: invalid JSON, unknown keys, conflicts, values.
+    Config,
+    /// API sockets: `-H`, socket activation, TCP binds, `docker.sock`.
+    Listener,
+    /// The pidfile: another daemon running, or the file cannot be written.
+    Pidfile,
+    /// TLS certificates, keys and CAs of the API.
+    Tls,
+    /// dockerd cannot start or reach containerd.
+    Containerd,
+    /// data-root, graphdrivers, snapshotters, mounts, disk space.
+    Storage,
+    /// Bridges, address pools, veth, IP forwarding, ports, userland proxy.
+    Network,
+    /// iptables, ip6tables, nftables, firewalld.
+    Firewall,
+    /// cgroup v1/v2 layout and controllers.
+    Cgroup,
+    /// The systemd cgroup driver, slices, units, D-Bus.
+    Systemd,
+    /// userns-remap and user namespaces, rootless.
+    Userns,
+    /// AppArmor, seccomp, SELinux, capabilities.
+    Security,
+    /// OCI runtime failures at container create or start.
+    Runtime,
+    /// gVisor (runsc) itself.
+    Sandbox,
+    /// Missing kernel features and modules.
+    Kernel,
+    /// Pulling, pushing and building images.
+    Image,
+}
+
+impl Family {
+    /// Every family, in the order README.md lists them.
+    pub const ALL: [Family; 16] = [
+        Family::Config,
+        Family::Listener,
+        Family::Pidfile,
+        Family::Tls,
+        Family::Containerd,
+        Family::Storage,
+        Family::Network,
+        Family::Firewall,
+        Family::Cgroup,
+        Family::Systemd,
+        Family::Userns,
+        Family::Security,
+        Family::Runtime,
+        Family::Sandbox,
+        Family::Kernel,
+        Family::Image,
+    ];
+
+    /// The family's name as written in catalogues and reports (`cgroup`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Config => "config",
+            Family::Listener => "listener",
+            Family::Pidfile => "pidfile",
+            Family::Tls => "tls",
+            Family::Containerd => "containerd",
+            Family::Storage => "storage",
+            Family::Network => "network",
+            Family::Firewall => "firewall",
+            Family::Cgroup => "cgroup",
+            Family::Systemd => "systemd",
+            Family::Userns => "userns",
+            Family::Security => "security",
+            Family::Runtime => "runtime",
+            Family::Sandbox => "sandbox",
+            Family::Kernel => "kernel",
+            Family::Image => "image",
+        }
+    }
+
+    /// The family named by the words of `text`, a line no catalogue entry
+    /// matched: the family of the last specific keyword in it, else of the
+    /// last generic one, else none. A keyword counts only where a word
+    /// starts, and inside a path (`/var/lib/…`) only when it is itself a
+    /// path.
+    pub fn of_words(text: &str) -> Option<Family> {
+        let mut best: [Option<(usize, usize, Family)>; 2] = [None, None];
+        for m in KEYWORDS.find_overlapping_iter(text) {
+            let (keyword, tier, family) = KEYWORD_TABLE[m.pattern()];
+            if !keyword.starts_with('/') && inside_path(text, m.start()) {
+                continue;
+            }
+            // Whole words only at the start: `port` is not in `supported`.
+            let at_word_start = m.start() == 0
+                || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric()
+                || !keyword.as_bytes()[0].is_ascii_alphanumeric();
+            if !at_word_start {
+                continue;
+            }
+            let slot = &mut best[usize::from(tier == Tier::Generic)];
+            // The last keyword wins; at one position the longer one.
+            let better = slot.is_none_or(|(start, len, _)| {
+                m.start() > start || (m.start() == start && m.len() > len)
+            });
+            if better {
+                *slot = Some((m.start(), m.len(), family));
+            }
+        }
+        best[0].or(best[1]).map(|(_, _, family)| family)
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Family, String> {
+        Family::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown family `{s}`"))
+    }
+}
+
+/// How much a keyword says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    /// Names the family on its own (`iptables`, `apparmor`).
+    Specific,
+    /// Says little: used only when no specific keyword is in the line
+    /// (`network`, `mount`, `image`).
+    Generic,
+}
+
+use Family as F;
+use Tier::{Generic as G, Specific as S};
+
+/// The keywords, matched ASCII case-insensitively. Written from the words
+/// the error paths of moby, containerd, runc and runsc use, not from any
+/// one log.
+const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
+    // config
+    ("daemon.json", S, F::Config),
+    ("config file", S, F::Config),
+    ("configuration file", S, F::Config),
+    ("--config-file", S, F::Config),
+    ("directives", S, F::Config),
+    ("unknown flag", S, F::Config),
+    ("flag provided but not defined", S, F::Config),
+    ("requires 0 arguments", S, F::Config),
+    ("log driver", S, F::Config),
+    ("log opt", S, F::Config),
+    ("invalid mirror", S, F::Config),
+    ("exec-opt", S, F::Config),
+    ("needs to be started with root", S, F::Config),
+    ("configuration", G, F::Config),
+    ("config", G, F::Config),
+    ("flag", G, F::Config),
+    ("option", G, F::Config),
+    // listener
+    ("listener", S, F::Listener),
+    ("socket activation", S, F::Listener),
+    ("socket activated", S, F::Listener),
+    ("unix socket", S, F::Listener),
+    ("docker.sock", S, F::Listener),
+    ("listen tcp", S, F::Listener),
+    ("listen unix", S, F::Listener),
+    ("api server", S, F::Listener),
+    ("tcp://", S, F::Listener),
+    ("unix://", G, F::Listener),
+    ("socket", G, F::Listener),
+    ("listen", G, F::Listener),
+    // pidfile
+    ("pid file", S, F::Pidfile),
+    ("pidfile", S, F::Pidfile),
+    ("docker.pid", S, F::Pidfile),
+    // tls
+    ("x509", S, F::Tls),
+    ("tls:", S, F::Tls),
+    ("tlsverify", S, F::Tls),
+    ("key pair", S, F::Tls),
+    ("certificate", S, F::Tls),
+    ("private key", S, F::Tls),
+    ("pem data", S, F::Tls),
+    ("tls", G, F::Tls),
+    // containerd
+    ("containerd", S, F::Containerd),
+    ("libcontainerd", S, F::Containerd),
+    ("grpc", G, F::Containerd),
+    // storage
+    ("graphdriver", S, F::Storage),
+    ("graph driver", S, F::Storage),
+    ("storage driver", S, F::Storage),
+    ("storage-driver", S, F::Storage),
+    ("storage-opt", S, F::Storage),
+    ("overlay2", S, F::Storage),
+    ("overlayfs", S, F::Storage),
+    ("fuse-overlayfs", S, F::Storage),
+    ("devicemapper", S, F::Storage),
+    ("devmapper", S, F::Storage),
+    ("thin pool", S, F::Storage),
+    ("thinpool", S, F::Storage),
+    ("btrfs", S, F::Storage),
+    ("zfs", S, F::Storage),
+    ("aufs", S, F::Storage),
+    ("snapshotter", S, F::Storage),
+    ("data-root", S, F::Storage),
+    ("/var/lib/docker", S, F::Storage),
+    ("no space left", S, F::Storage),
+    ("disk quota", S, F::Storage),
+    ("read-only file system", S, F::Storage),
+    ("d_type", S, F::Storage),
+    ("volume", S, F::Storage),
+    ("layer", S, F::Storage),
+    ("boltdb", S, F::Storage),
+    ("metadata database", S, F::Storage),
+    ("overlay", G, F::Storage),
+    ("mount", G, F::Storage),
+    ("filesystem", G, F::Storage),
+    ("file system", G, F::Storage),
+    ("inode", G, F::Storage),
+    ("disk", G, F::Storage),
+    // network
+    ("bridge", S, F::Network),
+    ("docker0", S, F::Network),
+    ("veth", S, F::Network),
+    ("endpoint", S, F::Network),
+    ("subnet", S, F::Network),
+    ("address pool", S, F::Network),
+    ("ip forwarding", S, F::Network),
+    ("ip_forward", S, F::Network),
+    ("userland proxy", S, F::Network),
+    ("userland-proxy", S, F::Network),
+    ("docker-proxy", S, F::Network),
+    ("port is already allocated", S, F::Network),
+    ("netlink", S, F::Network),
+    ("resolv.conf", S, F::Network),
+    ("ipam", S, F::Network),
+    ("libnetwork", S, F::Network),
+    ("network controller", S, F::Network),
+    ("gateway", S, F::Network),
+    ("vxlan", S, F::Network),
+    ("swarm", S, F::Network),
+    ("advertise", S, F::Network),
+    ("network", G, F::Network),
+    ("interface", G, F::Network),
+    ("port", G, F::Network),
+    ("dns", G, F::Network),
+    ("ipv6", G, F::Network),
+    // firewall
+    ("iptables", S, F::Firewall),
+    ("ip6tables", S, F::Firewall),
+    ("nftables", S, F::Firewall),
+    ("nf_tables", S, F::Firewall),
+    ("firewalld", S, F::Firewall),
+    ("firewall", S, F::Firewall),
+    ("xtables", S, F::Firewall),
+    ("netfilter", S, F::Firewall),
+    ("masquerade", S, F::Firewall),
+    ("rule set", S, F::Firewall),
+    ("nat chain", S, F::Firewall),
+    ("chain", G, F::Firewall),
+    // cgroup
+    ("cgroup", S, F::Cgroup),
+    ("/sys/fs/cgroup", S, F::Cgroup),
+    ("cgroupns", S, F::Cgroup),
+    ("cpu.cfs", S, F::Cgroup),
+    ("cfs_quota", S, F::Cgroup),
+    ("cpuset", S, F::Cgroup),
+    ("devices.allow", S, F::Cgroup),
+    ("controller set", S, F::Cgroup),
+    ("controller", G, F::Cgroup),
+    // systemd
+    ("systemd", S, F::Systemd),
+    ("dbus", S, F::Systemd),
+    ("d-bus", S, F::Systemd),
+    (".slice", S, F::Systemd),
+    ("docker.socket", S, F::Systemd),
+    ("org.freedesktop", S, F::Systemd),
+    ("unit name", S, F::Systemd),
+    ("transient unit", S, F::Systemd),
+    ("scope", G, F::Systemd),
+    ("unit", G, F::Systemd),
+    // userns
+    ("userns", S, F::Userns),
+    ("user namespace", S, F::Userns),
+    ("subuid", S, F::Userns),
+    ("subgid", S, F::Userns),
+    ("uid_map", S, F::Userns),
+    ("gid_map", S, F::Userns),
+    ("newuidmap", S, F::Userns),
+    ("newgidmap", S, F::Userns),
+    ("id mapping", S, F::Userns),
+    ("remapped root", S, F::Userns),
+    ("rootlesskit", S, F::Userns),
+    ("rootless", S, F::Userns),
+    // security
+    ("apparmor", S, F::Security),
+    ("seccomp", S, F::Security),
+    ("selinux", S, F::Security),
+    ("no-new-privileges", S, F::Security),
+    ("capabilities", S, F::Security),
+    ("capability", S, F::Security),
+    ("/proc/self/attr", S, F::Security),
+    ("securityfs", S, F::Security),
+    ("/sys/kernel/security", S, F::Security),
+    ("keyring", S, F::Security),
+    ("security", G, F::Security),
+    ("profile", G, F::Security),
+    ("privileged", G, F::Security),
+    // runtime
+    ("oci runtime", S, F::Runtime),
+    ("runc", S, F::Runtime),
+    ("crun", S, F::Runtime),
+    ("containerd-shim", S, F::Runtime),
+    ("shim", S, F::Runtime),
+    ("container init", S, F::Runtime),
+    ("container process", S, F::Runtime),
+    ("exec format error", S, F::Runtime),
+    ("executable file not found", S, F::Runtime),
+    ("runtime name", S, F::Runtime),
+    ("nvidia-container", S, F::Runtime),
+    ("did not terminate", S, F::Runtime),
+    ("rootfs", S, F::Runtime),
+    ("pivot_root", S, F::Runtime),
+    ("nsenter", S, F::Runtime),
+    ("nsexec", S, F::Runtime),
+    ("runtime spec", S, F::Runtime),
+    ("hook", G, F::Runtime),
+    ("entrypoint", G, F::Runtime),
+    // sandbox
+    ("runsc", S, F::Sandbox),
+    ("gvisor", S, F::Sandbox),
+    ("gofer", S, F::Sandbox),
+    ("sentry", S, F::Sandbox),
+    ("systrap", S, F::Sandbox),
+    ("cannot create sandbox", S, F::Sandbox),
+    ("waiting for sandbox", S, F::Sandbox),
+    ("sandbox", G, F::Sandbox),
+    // kernel
+    ("modprobe", S, F::Kernel),
+    ("insmod", S, F::Kernel),
+    ("kernel module", S, F::Kernel),
+    ("/lib/modules", S, F::Kernel),
+    ("/dev/kvm", S, F::Kernel),
+    ("kvm", S, F::Kernel),
+    ("supported filesystem", S, F::Kernel),
+    ("upgrade your kernel", S, F::Kernel),
+    ("function not implemented", S, F::Kernel),
+    ("kernel version", S, F::Kernel),
+    ("kernel", G, F::Kernel),
+    ("module", G, F::Kernel),
+    // image
+    ("pull access denied", S, F::Image),
+    ("registry", S, F::Image),
+    ("manifest", S, F::Image),
+    ("docker login", S, F::Image),
+    ("/v2/", S, F::Image),
+    ("toomanyrequests", S, F::Image),
+    ("rate limit", S, F::Image),
+    ("buildkit", S, F::Image),
+    ("dockerfile", S, F::Image),
+    ("failed to solve", S, F::Image),
+    ("pulling", S, F::Image),
+    ("image", G, F::Image),
+    ("pull", G, F::Image),
+    ("push", G, F::Image),
+    ("repository", G, F::Image),
+    ("blob", G, F::Image),
+    ("digest", G, F::Image),
+];
+
+/// An ASCII case-insensitive automaton over [`KEYWORD_TABLE`].
+static KEYWORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(KEYWORD_TABLE.iter().map(|(k, _, _)| k))
+        .expect("the keyword table builds")
+});
+
+/// Whether the byte at `at` lies inside a path token (a run of non-space
+/// characters that starts with `/` before `at`).
+fn inside_path(text: &str, at: usize) -> bool {
+    let before = &text.as_bytes()[..at];
+    let token_start = before
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b'='))
+        .map_or(0, |i| i + 1);
+    before.get(token_start) == Some(&b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[test]
+    fn names_round_trip() {
+        for family in Family::ALL {
+            assert_eq!(family.name().parse::<Family>(), Ok(family));
+            let json = serde_json::to_string(&family).unwrap();
+            assert_eq!(json, format!("\"{}\"", family.name()));
+        }
+        assert!("sockets".parse::<Family>().is_err());
+    }
+
+    #[test]
+    fn every_family_has_a_specific_keyword() {
+        for family in Family::ALL {
+            assert!(
+                KEYWORD_TABLE
+                    .iter()
+                    .any(|(_, tier, f)| *f == family && *tier == Tier::Specific),
+                "{family}"
+            );
+        }
+    }
+
+    #[rstest]
+    #[case::innermost_cause_wins(
+        "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to do something with iptables: boom",
+        Some(Family::Firewall)
+    )]
+    #[case::outer_wrapper_alone(
+        "failed to start daemon: error initializing graphdriver: something odd",
+        Some(Family::Storage)
+    )]
+    #[case::specific_beats_a_later_generic(
+        "failed to start containerd: the network is odd",
+        Some(Family::Containerd)
+    )]
+    #[case::generic_when_nothing_else("the network is odd", Some(Family::Network))]
+    #[case::case_insensitive("AppArmor says no", Some(Family::Security))]
+    #[case::words_in_paths_do_not_count(
+        "open /etc/network/iptables/x.conf: no such file or directory",
+        None
+    )]
+    #[case::a_path_keyword_counts(
+        "mkdir /sys/fs/cgroup/rdma/docker: permission denied",
+        Some(Family::Cgroup)
+    )]
+    #[case::none("something went wrong: exit status 1", None)]
+    #[case::words_start_at_a_boundary("version 1.1 is not supported", None)]
+    fn family_of_words(#[case] text: &str, #[case] want: Option<Family>) {
+        assert_eq!(Family::of_words(text), want, "{text}");
+    }
+}

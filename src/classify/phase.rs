@@ -1,0 +1,224 @@
+//! Where in dockerd's life a line belongs: the lines that say the daemon
+//! became ready, and the lines that say a container failed to start (or an
+//! API request failed) while it served.
+//!
+//! dockerd says it is ready as `API listen on …` (every version), after
+//! `Daemon has completed initialization`; systemd says `Started Docker
+//! Application Container Engine` (older units) or `Started docker.service -
+//! Docker Application Container Engine` (systemd 250+). A container start
+//! fails through the API (`Handler for POST /…/containers/…/start returned
+//! error: …`), through containerd and the runtime (`failed to create shim
+//! task`, `OCI runtime create failed`, `runc did not terminate
+//! successfully`), and reaches the CLI as `docker: Error response from
+//! daemon: …` (docker-compose: `Cannot start service web: …`). Only literal scans here; no catalogue and no line choice.
+
+use std::sync::LazyLock;
+
+use aho_corasick::packed;
+use memchr::memmem;
+use serde::{Deserialize, Serialize};
+
+/// What a failure ended: dockerd's start-up, or a container start (or
+/// another API request) while dockerd served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// dockerd did not reach readiness, or died.
+    Daemon,
+    /// dockerd served, and a container start (or a request) failed.
+    Container,
+}
+
+/// Words that end a container start, in every layer that reports it.
+const CONTAINER_START: [&str; 10] = [
+    "failed to create shim task",
+    "failed to create task for container",
+    "OCI runtime create failed",
+    "OCI runtime start failed",
+    "OCI runtime exec failed",
+    "did not terminate successfully",
+    "unable to start container process",
+    "starting container process caused",
+    "Error response from daemon:",
+    // docker-compose: `ERROR: for web  Cannot start service web: …`.
+    "Cannot start service ",
+];
+
+static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
+    packed::Config::new()
+        .builder()
+        .extend(CONTAINER_START)
+        .build()
+        .expect("a few literals build a packed searcher")
+});
+static HANDLER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"Handler for "));
+static READY: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+    [
+        memmem::Finder::new(b"API listen on "),
+        memmem::Finder::new(b"Daemon has completed initialization"),
+        memmem::Finder::new(b"docker daemon is ready"),
+        memmem::Finder::new(b"Docker Application Container Engine"),
+    ]
+});
+
+/// Whether `line` reports a failed container start: the runtime's or
+/// containerd's words, or the API handler of a container start, create or
+/// exec returning an error.
+pub fn is_container_start_failure(line: &str) -> bool {
+    if CONTAINER_START_SEARCH.find(line).is_some() {
+        return true;
+    }
+    api_request(line).is_some_and(|(method, path)| {
+        method == "POST"
+            && (path.ends_with("/start")
+                || path.contains("/containers/create")
+                || path.contains("/exec/"))
+    })
+}
+
+/// Whether `line` is an API handler's error (`Handler for GET /x returned
+/// error: …`): the daemon served and a request failed.
+pub fn is_api_error(line: &str) -> bool {
+    api_request(line).is_some()
+}
+
+/// The method and path of `Handler for METHOD PATH returned error`.
+fn api_request(line: &str) -> Option<(&str, &str)> {
+    let at = HANDLER.find(line.as_bytes())?;
+    let rest = &line[at + "Handler for ".len()..];
+    let (method, rest) = rest.split_once(' ')?;
+    let (path, rest) = rest.split_once(' ')?;
+    rest.starts_with("returned error")
+        .then(|| (method, path.split('?').next().unwrap_or(path)))
+}
+
+/// Whether `line` is a shell prompt running the docker CLI (`$ docker run
+/// …`, `# sudo docker pull …`, `docker-compose up`): what follows is the
+/// CLI's transcript, whose failures are failed requests to a daemon that
+/// answered.
+pub fn is_cli_command(line: &str) -> bool {
+    let rest = line.trim_start();
+    let rest = rest
+        .strip_prefix('$')
+        .or_else(|| rest.strip_prefix('#'))
+        .unwrap_or(rest)
+        .trim_start();
+    let rest = rest.strip_prefix("sudo ").unwrap_or(rest).trim_start();
+    rest.starts_with("docker ") || rest.starts_with("docker-compose ")
+}
+
+/// Whether `line` is systemd saying the service failed: `Main process
+/// exited, code=…, status=N/…` with N other than 0, `Failed with result`,
+/// `Start request repeated too quickly`, `Failed to start …`.
+pub fn says_unit_failed(line: &str) -> bool {
+    if let Some(at) = line.find("Main process exited, code=") {
+        return !line[at..].contains("status=0/");
+    }
+    line.contains("Failed with result '")
+        || line.contains("Start request repeated too quickly")
+        || line.contains("Failed to start ")
+}
+
+/// Whether `line` says dockerd became ready: `API listen on`, `Daemon has
+/// completed initialization`, a supervisor's `docker daemon is ready`, or
+/// systemd's `Started … Docker Application Container Engine`.
+pub fn says_ready(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let [listen, initialized, wrapper, unit] = &*READY;
+    if listen.find(bytes).is_some()
+        || initialized.find(bytes).is_some()
+        || wrapper.find(bytes).is_some()
+    {
+        return true;
+    }
+    unit.find(bytes)
+        .is_some_and(|at| line[..at].contains("Started "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::api_start(
+        r#"level=error msg="Handler for POST /v1.45/containers/4f1c/start returned error: boom""#,
+        true
+    )]
+    #[case::api_create_with_query(
+        r#"level=error msg="Handler for POST /v1.41/containers/create?name=web returned error: boom""#,
+        true
+    )]
+    #[case::api_get_is_not_a_start(
+        r#"level=error msg="Handler for GET /v1.41/containers/x/json returned error: No such container: x""#,
+        false
+    )]
+    #[case::shim("failed to create shim task: OCI runtime create failed: x", true)]
+    #[case::runsc("runsc did not terminate successfully: exit status 128", true)]
+    #[case::cli("docker: Error response from daemon: x.", true)]
+    #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
+    fn container_start_failures(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(is_container_start_failure(line), want, "{line}");
+    }
+
+    #[rstest]
+    #[case::listen(r#"level=info msg="API listen on /var/run/docker.sock""#, true)]
+    #[case::initialized(r#"level=info msg="Daemon has completed initialization""#, true)]
+    #[case::systemd_old(
+        "Nov 28 19:09:29 h systemd[1]: Started Docker Application Container Engine.",
+        true
+    )]
+    #[case::systemd_new(
+        "Nov 28 19:09:29 h systemd[1]: Started docker.service - Docker Application Container Engine.",
+        true
+    )]
+    #[case::systemd_starting(
+        "Nov 28 19:09:29 h systemd[1]: Starting docker.service - Docker Application Container Engine...",
+        false
+    )]
+    #[case::systemd_failed(
+        "Nov 28 19:09:29 h systemd[1]: Failed to start Docker Application Container Engine.",
+        false
+    )]
+    fn readiness(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(says_ready(line), want, "{line}");
+    }
+
+    #[rstest]
+    #[case::exited(
+        "h systemd[1]: docker.service: Main process exited, code=exited, status=1/FAILURE",
+        true
+    )]
+    #[case::stopped(
+        "h systemd[1]: docker.service: Main process exited, code=exited, status=0/SUCCESS",
+        false
+    )]
+    #[case::result("h systemd[1]: docker.service: Failed with result 'exit-code'.", true)]
+    #[case::failed_to_start(
+        "h systemd[1]: Failed to start Docker Application Container Engine.",
+        true
+    )]
+    #[case::started("h systemd[1]: Started Docker Application Container Engine.", false)]
+    fn unit_failures(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(says_unit_failed(line), want, "{line}");
+    }
+
+    #[rstest]
+    #[case::prompt("$ docker run --rm busybox true", true)]
+    #[case::root_prompt("# sudo docker pull nginx", true)]
+    #[case::bare("docker-compose up -d", true)]
+    #[case::daemon("$ dockerd --debug", false)]
+    #[case::text("the docker daemon failed", false)]
+    fn cli_commands(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(is_cli_command(line), want, "{line}");
+    }
+
+    #[test]
+    fn api_errors_are_recognised() {
+        assert!(is_api_error(
+            "Handler for GET /v1.41/containers/x/json returned error: No such container: x"
+        ));
+        assert!(!is_api_error("Handler for nothing"));
+    }
+}
