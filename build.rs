@@ -117,9 +117,20 @@ fn is_met(need: Need) -> bool {
 /// The path cargo should watch so that installing (or removing) a runtime
 /// reruns this script: the file when it exists, else its nearest existing
 /// directory (a missing path would rerun the script, and rebuild the crate,
-/// on every build).
+/// on every build). Cargo scans a watched directory recursively, so nothing
+/// shallower than two levels (`/usr/bin`, `/var/cache`) is watched: for
+/// `DINDCHECK_RUNSC_NEW=/nonexistent/runsc` that would be `/` itself, the
+/// whole filesystem on every build. Such a path is covered by its variable.
 fn watch(path: &Path) -> Option<PathBuf> {
-    path.ancestors().find(|p| p.exists()).map(Path::to_path_buf)
+    path.ancestors()
+        .find(|p| p.exists())
+        .filter(|p| {
+            p.components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .count()
+                >= 2
+        })
+        .map(Path::to_path_buf)
 }
 
 fn main() {
