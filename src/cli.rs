@@ -113,7 +113,7 @@ pub struct RunArgs {
     /// Override the scenarios' probe depth.
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
-    /// Cells run at once (default: the number of cores).
+    /// Cells run at once (default: twice the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
     /// Override the scenarios' probe timeout, in seconds.
@@ -497,9 +497,13 @@ impl RunArgs {
                 doctor: !self.no_doctor,
             },
             schedule: Schedule {
-                jobs: self
-                    .jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                // A cell spends about half its time waiting on dockerd
+                // (libcontainerd's one-second poll before a failed daemon
+                // exits) and on runsc's teardown, so two per core keep the
+                // cores busy (README, Speed).
+                jobs: self.jobs.unwrap_or_else(|| {
+                    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                }),
                 retries: self.retries,
             },
             grace: Duration::from_secs(self.grace),
