@@ -50,17 +50,19 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$out" "$(nproc)" <<'PY'
 import glob, json, statistics as st, sys
 out, cores = sys.argv[1], int(sys.argv[2])
-times = {}
+times, cpu = {}, {}
 for path in sorted(glob.glob(f"{out}/round-*.json")):
     for r in json.load(open(path))["results"]:
         times.setdefault(r["command"], []).extend(r["times"])
+        cpu.setdefault(r["command"], []).append(r["user"] + r["system"])
 med = {name: st.median(ts) for name, ts in times.items()}
 base = med["shell-baseline"]
 print(f"(a) the design matrix's wall time, median of {len(times['default'])} runs each "
-      f"({cores} cores):")
+      f"({cores} cores), and the CPU time it used (user + system, all processes):")
 for name, m in med.items():
     ratio = "" if name == "shell-baseline" else f"  {base / m:.2f}x faster than the shell loop"
-    print(f"    {name:15s} {m:6.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f}){ratio}")
+    print(f"    {name:15s} {m:6.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f}; "
+          f"CPU {st.median(cpu[name]):5.2f} s){ratio}")
 
 ref = {tuple(sorted(c["axes"].items())): (c["outcome"], c["signature"])
        for c in json.load(open("fixtures/reports/devices-cgroup-both.json"))["cells"]}
