@@ -87,19 +87,26 @@ for path in sorted(glob.glob(f"{out}/baseline.*")):
             differences.append(f"shell-baseline: {dict(key)}: {verdict} (reference {ref[key][0]})")
 
 t = lambda c, k: c["timings_ms"].get(k)
-default_cells = [c for run in reports.get("default", []) for c in run]
 def own(c):
     return t(c, "dockerd_log_to_api_listen") if t(c, "dockerd_log_to_api_listen") is not None \
         else t(c, "dockerd_log_to_fatal_line")
-judged = [c for c in default_cells if own(c) is not None]
-m = lambda f, cs=judged: st.median(f(c) for c in cs)
-print(f"(b) harness overhead per cell (default --jobs, {len(judged)} cells): median "
-      f"{m(lambda c: t(c, 'verdict') - own(c))} ms of a median verdict at {m(lambda c: t(c, 'verdict'))} ms; "
-      f"dockerd's own time (first log line to API listen / last words) median {m(own)} ms")
-print(f"    parts, medians: runsc sandbox start {m(lambda c: t(c, 'sandbox_start'))} ms; agent mounts "
-      f"{m(lambda c: t(c, 'agent_setup'))} ms; doctor {m(lambda c: t(c, 'doctor') or 0)} ms; "
-      f"GET /info {m(lambda c: t(c, 'info'), [c for c in judged if t(c, 'info') is not None])} ms (ready cells); "
-      f"teardown after the verdict {m(lambda c: t(c, 'teardown'))} ms")
+def spawn_to_own_end(c):
+    return t(c, "dockerd_start_to_api") if t(c, "dockerd_log_to_api_listen") is not None \
+        else t(c, "dockerd_start_to_fatal_line")
+print("(b) harness overhead per cell: the verdict's time minus dockerd's own time (its first log line "
+      "to `API listen on` or to its last words); medians over every cell of every run:")
+for label in ["default"] + sorted(l for l in reports if l != "default"):
+    judged = [c for run in reports.get(label, []) for c in run if own(c) is not None]
+    if not judged:
+        continue
+    m = lambda f, cs=judged: st.median(f(c) for c in cs)
+    info = [c for c in judged if t(c, "info") is not None]
+    print(f"    {label:10s} {m(lambda c: t(c, 'verdict') - own(c)):6.0f} ms of a verdict at "
+          f"{m(lambda c: t(c, 'verdict')):5.0f} ms: runsc sandbox start {m(lambda c: t(c, 'sandbox_start')):.0f}, "
+          f"agent mounts {m(lambda c: t(c, 'agent_setup')):.0f}, doctor {m(lambda c: t(c, 'doctor') or 0):.0f}, "
+          f"dockerd's exec to its first log line {m(lambda c: spawn_to_own_end(c) - own(c)):.0f}, "
+          f"GET /info {m(lambda c: t(c, 'info'), info) if info else '-'} (ready cells); "
+          f"then teardown {m(lambda c: t(c, 'teardown')):.0f}")
 failed = [c for runs in reports.values() for run in runs for c in run if c["outcome"] == "daemon-failed"]
 f2v = sorted(t(c, "fatal_line_to_verdict") for c in failed if t(c, "fatal_line_to_verdict") is not None)
 decided = {}

@@ -24,6 +24,11 @@ use super::readiness::ping_until;
 /// How long the loop sleeps between looks when inotify wakes it.
 const WOKEN_IDLE: Duration = Duration::from_millis(250);
 
+/// After waking the loop for dockerd's output, the watch lets further
+/// writes gather this long (inotify merges them into one event): dockerd
+/// writes a line per call, a hundred in its first second.
+const OUTPUT_COALESCE: Duration = Duration::from_millis(10);
+
 /// How long it sleeps between looks when it must poll the output.
 const POLLED_IDLE: Duration = Duration::from_millis(10);
 
@@ -126,6 +131,7 @@ fn watch_output(output: &DockerdOutput, wake: Sender<Wake>) -> bool {
             if wake.send(Wake::Output).is_err() {
                 return;
             }
+            std::thread::sleep(OUTPUT_COALESCE);
         }
     });
     true
