@@ -86,6 +86,11 @@ for path in sorted(glob.glob(f"{out}/baseline.*")):
         if verdict != ref[key][0]:
             differences.append(f"shell-baseline: {dict(key)}: {verdict} (reference {ref[key][0]})")
 
+floor = st.median(cpu["default"]) / cores
+print(f"    CPU floor: the default run keeps {st.median(cpu['default']) / med['default'] / cores:.0%} of the "
+      f"{cores} cores busy; with its CPU time no schedule finishes in under {floor:.2f} s, "
+      f"{base / floor:.2f}x the shell loop (whose own CPU excludes its sandboxes: runsc reparents them)")
+
 t = lambda c, k: c["timings_ms"].get(k)
 def own(c):
     return t(c, "dockerd_log_to_api_listen") if t(c, "dockerd_log_to_api_listen") is not None \
