@@ -2,16 +2,21 @@
 //!
 //! `fixtures/evidence/<scenario>.json` are `dindcheck run` reports (schema
 //! `dindcheck/report/v1` and v2) of the shipped scenarios. Triage cites them: the
-//! cells in which a signature was reproduced, and for each the nearest
-//! configuration that reached readiness instead. This module only looks
-//! reports up; it reads no files at run time and renders nothing.
+//! cells in which a signature was reproduced, for each the nearest
+//! configuration that reached readiness instead, and the fixes those runs
+//! prove: a change is proven only when a cell applied exactly it (read from
+//! the scenario file the run used, embedded too) and reached readiness where
+//! the same configuration without it failed with the signature. This module
+//! only looks reports up; it reads no files at run time and renders nothing.
 
 use std::sync::LazyLock;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::SignatureSet;
 use crate::report_format::Outcome;
+use crate::scenario::{self, Scenario, ValueSpec};
 
 /// The embedded reports, one per shipped scenario, in this order.
 const REPORTS: [(&str, &str); 6] = [
@@ -35,6 +40,32 @@ const REPORTS: [(&str, &str); 6] = [
     (
         "iptables-backends",
         include_str!("../fixtures/evidence/iptables-backends.json"),
+    ),
+];
+
+/// The shipped scenario files, in the order of [`REPORTS`]: what each axis
+/// value of an embedded cell applied.
+const SCENARIOS: [(&str, &str); 6] = [
+    (
+        "devices-cgroup",
+        include_str!("../scenarios/devices-cgroup.yaml"),
+    ),
+    (
+        "native-cgroups",
+        include_str!("../scenarios/native-cgroups.yaml"),
+    ),
+    (
+        "cgroup-layouts",
+        include_str!("../scenarios/cgroup-layouts.yaml"),
+    ),
+    ("userns", include_str!("../scenarios/userns.yaml")),
+    (
+        "dockerd-versions",
+        include_str!("../scenarios/dockerd-versions.yaml"),
+    ),
+    (
+        "iptables-backends",
+        include_str!("../scenarios/iptables-backends.yaml"),
     ),
 ];
 
@@ -122,6 +153,150 @@ pub fn changed<'a>(from: &EvidenceCell, to: &'a EvidenceCell) -> Vec<(&'a str, &
         .collect()
 }
 
+/// A change that a shipped scenario's run proved gets dockerd past a
+/// failure: the cell `fixed_cell` applied exactly `applies` (and nothing
+/// else differed) and reached readiness, where `failed_cell` failed with
+/// the signature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProvenFix {
+    /// The scenario both cells belong to.
+    pub scenario: String,
+    /// The axis values the fixed cell had where the failed one differed.
+    pub change: IndexMap<String, String>,
+    /// What those values applied, as the scenario file defines them
+    /// (`dockerd --iptables=false`, `runsc release 20240729`).
+    pub applies: Vec<String>,
+    /// The cell that failed with the signature.
+    pub failed_cell: String,
+    /// The cell that applied the change.
+    pub fixed_cell: String,
+    /// How far the fixed cell got (`ready` or `container-ok`).
+    pub fixed_outcome: Outcome,
+}
+
+/// The fixes the shipped runs prove for `signature`: for every cell that
+/// reproduced it, the smallest changes to a cell of the same scenario that
+/// reached readiness (`container-ok` when the failure was a container's),
+/// each distinct change once, the fewest changed axes first (then in
+/// scenario and matrix order).
+pub fn proven_fixes(signature: &str) -> Vec<ProvenFix> {
+    let mut fixes: Vec<ProvenFix> = Vec::new();
+    for failed in reproduced(signature) {
+        let past = |c: &&EvidenceCell| match failed.outcome {
+            Outcome::ContainerFailed => c.outcome == Outcome::ContainerOk,
+            _ => matches!(c.outcome, Outcome::Ready | Outcome::ContainerOk),
+        };
+        let candidates: Vec<&EvidenceCell> = cells()
+            .iter()
+            .filter(|c| c.scenario == failed.scenario && c.id != failed.id)
+            .filter(past)
+            .collect();
+        let Some(fewest) = candidates.iter().map(|c| changed(failed, c).len()).min() else {
+            continue;
+        };
+        for fixed in candidates {
+            let change = changed(failed, fixed);
+            if change.len() != fewest {
+                continue;
+            }
+            let change: IndexMap<String, String> = change
+                .into_iter()
+                .map(|(a, v)| (a.to_owned(), v.to_owned()))
+                .collect();
+            if fixes
+                .iter()
+                .any(|f| f.scenario == failed.scenario && f.change == change)
+            {
+                continue;
+            }
+            let applies = change
+                .iter()
+                .map(|(axis, value)| applied(&failed.scenario, axis, value, failed))
+                .collect();
+            fixes.push(ProvenFix {
+                scenario: failed.scenario.clone(),
+                change,
+                applies,
+                failed_cell: failed.id.clone(),
+                fixed_cell: fixed.id.clone(),
+                fixed_outcome: fixed.outcome,
+            });
+        }
+    }
+    // The smallest changes first (stable: scenario and matrix order within).
+    fixes.sort_by_key(|f| f.change.len());
+    fixes
+}
+
+static PARSED: LazyLock<Vec<(&'static str, Option<Scenario>)>> = LazyLock::new(|| {
+    SCENARIOS
+        .iter()
+        .map(|(name, text)| {
+            let path = std::path::PathBuf::from(format!("scenarios/{name}.yaml"));
+            let known = SignatureSet::shared().ids();
+            (*name, scenario::parse_scenario(&path, text, &known).ok())
+        })
+        .collect()
+});
+
+/// What setting `axis` to `value` applied in `scenario`, in words a user
+/// can repeat; `from` is the failed cell, whose value it replaced.
+fn applied(scenario: &str, axis: &str, value: &str, from: &EvidenceCell) -> String {
+    if axis == scenario::RUNSC_AXIS {
+        return format!("runsc release {value}");
+    }
+    let spec = |label: &str| -> Option<ValueSpec> {
+        let (_, parsed) = PARSED.iter().find(|(name, _)| *name == scenario)?;
+        let axis = parsed.as_ref()?.axes.iter().find(|a| a.name == axis)?;
+        axis.values
+            .iter()
+            .find(|v| v.label == label)
+            .map(|v| v.spec.clone())
+    };
+    match spec(value).map(|s| describe(&s)) {
+        Some(words) if !words.is_empty() => words,
+        Some(_) => match from
+            .axes
+            .get(axis)
+            .and_then(|old| spec(old))
+            .map(|s| describe(&s))
+        {
+            Some(old) if !old.is_empty() => format!("without {old}"),
+            _ => format!("{axis}={value}"),
+        },
+        None => format!("{axis}={value}"),
+    }
+}
+
+/// A value's settings in words: `dockerd --iptables=false`.
+fn describe(spec: &ValueSpec) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !spec.dockerd_args.is_empty() {
+        parts.push(format!("dockerd {}", spec.dockerd_args.join(" ")));
+    }
+    if !spec.runsc_args.is_empty() {
+        parts.push(format!("runsc {}", spec.runsc_args.join(" ")));
+    }
+    if let Some(dockerd) = &spec.dockerd {
+        parts.push(format!("the dockerd at {dockerd}"));
+    }
+    if let Some(runsc) = &spec.runsc {
+        parts.push(format!("the runsc at {runsc}"));
+    }
+    if let Some(cgroups) = &spec.cgroups {
+        parts.push(format!("the cgroup layout `{cgroups}` at /sys/fs/cgroup"));
+    }
+    match spec.userns {
+        Some(true) => parts.push("dockerd in a user namespace".to_owned()),
+        Some(false) => parts.push("dockerd in the initial user namespace".to_owned()),
+        None => {}
+    }
+    for (key, value) in &spec.env {
+        parts.push(format!("{key}={value} in dockerd's environment"));
+    }
+    parts.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +358,60 @@ mod tests {
     fn ready_instead_is_the_nearest_ready_cell(#[case] from: &str, #[case] expected: &str) {
         let cell = cells().iter().find(|c| c.id == from).unwrap();
         assert_eq!(ready_instead(cell).map(|c| c.id.as_str()), Some(expected));
+    }
+
+    #[test]
+    fn every_shipped_scenario_parses() {
+        for (name, parsed) in PARSED.iter() {
+            assert!(parsed.is_some(), "scenarios/{name}.yaml");
+        }
+        assert_eq!(SCENARIOS.map(|s| s.0), REPORTS.map(|r| r.0));
+    }
+
+    /// A fix is proven by the cell that applied exactly it and reached
+    /// readiness, next to the cell that failed without it.
+    #[test]
+    fn proven_fixes_name_what_the_cell_applied() {
+        let fixes = proven_fixes("iptables-nft-unsupported");
+        let fix = fixes
+            .iter()
+            .find(|f| f.scenario == "devices-cgroup")
+            .expect("the design matrix proves --iptables=false");
+        assert_eq!(fix.applies, ["dockerd --iptables=false"]);
+        assert_eq!(
+            fix.change.get("iptables").map(String::as_str),
+            Some("false")
+        );
+        assert_eq!(fix.fixed_outcome, Outcome::Ready);
+        let failed = cells().iter().find(|c| c.id == fix.failed_cell).unwrap();
+        let fixed = cells().iter().find(|c| c.id == fix.fixed_cell).unwrap();
+        assert_eq!(
+            failed.signature.as_deref(),
+            Some("iptables-nft-unsupported")
+        );
+        assert_eq!(changed(failed, fixed), [("iptables", "false")]);
+        let devices = proven_fixes("devices-cgroup-missing");
+        assert!(
+            devices
+                .iter()
+                .any(|f| f.applies.contains(&"runsc release 20240729".to_owned())),
+            "{devices:?}"
+        );
+        assert!(proven_fixes("no-such-signature").is_empty());
+        // An entry no shipped run reproduced has no proven fix.
+        assert!(proven_fixes("daemon-json-syntax-error").is_empty());
+    }
+
+    #[test]
+    fn a_value_without_settings_is_described_by_what_it_removed() {
+        let from = cells()
+            .iter()
+            .find(|c| c.axes.get("cgroup_parent").map(String::as_str) == Some("/"))
+            .unwrap();
+        assert_eq!(
+            applied(&from.scenario, "cgroup_parent", "none", from),
+            "without dockerd --cgroup-parent=/"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod rewrite;
 mod validated;
 
 pub use error::{LoadError, Position};
-pub use load::{load_scenario, parse_yaml};
+pub use load::{load_scenario, parse_scenario, parse_yaml};
 pub use model::{
     CgroupLayout, Depth, OciBase, OciProfile, OneOrMany, SandboxKind, Selector, ValueSpec,
 };

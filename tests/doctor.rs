@@ -304,6 +304,87 @@ fn doctor_inside_runsc_sees_gvisor_and_what_each_release_lacks() {
     );
 }
 
+/// The shell commands a doctor report recommends: the backquoted commands
+/// of its recommended actions (dockerd flags are not commands).
+fn recommended_commands(report: &Value) -> Vec<String> {
+    let mut commands = Vec::new();
+    for action in report["recommended_actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let text = action.as_str().unwrap_or_default();
+        for (i, part) in text.split('`').enumerate() {
+            if i % 2 == 1 && !part.starts_with('-') {
+                commands.push(part.to_owned());
+            }
+        }
+    }
+    commands
+}
+
+/// Every command the doctor recommends inside a bare runsc 20240729
+/// sandbox (nothing mounted at /sys/fs/cgroup: the kernel offers the
+/// devices controller, and dockerd would stop at `Devices cgroup isn't
+/// mounted`) works when run verbatim in a fresh sandbox of the same kind,
+/// and afterwards the devices check passes: the doctor sees the hierarchy
+/// mounted and no longer predicts devices-cgroup-missing. (Recommending
+/// `mkdir -p /sys/fs/cgroup/devices` alone failed there with `Operation
+/// not permitted`: /sys/fs/cgroup needs a tmpfs first.)
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
+#[rstest::rstest]
+#[timeout(std::time::Duration::from_secs(300))]
+fn the_doctors_recommended_commands_work_verbatim_inside_runsc_20240729() {
+    let (_, new) = real_runtimes();
+    let scratch = tempfile::tempdir().unwrap();
+    let before = doctor_in_runsc(&new, scratch.path());
+    assert_eq!(before["environment"]["cgroups"]["devices"], "available");
+    assert_eq!(before["prediction"]["signature"], "devices-cgroup-missing");
+    let commands = recommended_commands(&before);
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("/sys/fs/cgroup/devices")),
+        "{commands:?}\n{before}"
+    );
+    let script = format!(
+        "set -e\n{}\nexec {} doctor --format json -- --exec-opt native.cgroupdriver=cgroupfs\n",
+        commands.join("\n"),
+        dindcheck()
+    );
+    let argv = vec![
+        new.display().to_string(),
+        format!("--root={}", scratch.path().display()),
+        "--network=none".into(),
+        "do".into(),
+        "-quiet".into(),
+        "/bin/sh".into(),
+        "-c".into(),
+        script,
+    ];
+    let (pid, output) = run(scratch.path(), &argv);
+    let after: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}", explain(&argv, &output)));
+    assert_eq!(
+        after["environment"]["cgroups"]["devices"],
+        "mounted",
+        "{}",
+        explain(&argv, &output)
+    );
+    let devices = after["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "devices-cgroup")
+        .unwrap();
+    assert_eq!(devices["verdict"], "ok", "{devices}");
+    assert_ne!(after["prediction"]["signature"], "devices-cgroup-missing");
+    assert_nothing_left(pid);
+}
+
 /// A scenario with the same dockerd command lines as every cell of
 /// scenarios/devices-cgroup.yaml (read through `dindcheck list`, so it
 /// follows the file), run natively with every host controller (`all`) and

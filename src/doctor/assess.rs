@@ -360,9 +360,7 @@ fn devices_row(env: &Environment, engine: &Engine) -> Option<Row> {
         DevicesState::Available => (
             "the kernel offers the devices controller, but no hierarchy with it is mounted"
                 .to_owned(),
-            "mount it before dockerd starts: `mkdir -p /sys/fs/cgroup/devices && mount -t \
-             cgroup -o devices devices /sys/fs/cgroup/devices`"
-                .to_owned(),
+            devices_mount_command(cg.mode),
         ),
         DevicesState::Absent if gvisor => (
             format!(
@@ -403,6 +401,22 @@ fn devices_row(env: &Environment, engine: &Engine) -> Option<Row> {
         ));
     }
     Some(Row::fails(name, found, Stage::Devices, signature, fix.clone()).action(fix))
+}
+
+/// The commands that mount the devices controller. With nothing mounted
+/// at /sys/fs/cgroup it is a directory of sysfs, where mkdir fails
+/// (`Operation not permitted` inside runsc 20240729): a tmpfs comes first.
+/// tests/doctor.rs runs the result verbatim inside runsc 20240729 and
+/// checks that the devices check passes afterwards.
+fn devices_mount_command(mode: CgroupMode) -> String {
+    let mount = "mkdir -p /sys/fs/cgroup/devices && mount -t cgroup -o devices devices \
+                 /sys/fs/cgroup/devices";
+    match mode {
+        CgroupMode::None => format!(
+            "mount it before dockerd starts: `mount -t tmpfs cgroup /sys/fs/cgroup && {mount}`"
+        ),
+        _ => format!("mount it before dockerd starts: `{mount}`"),
+    }
 }
 
 fn userns_row(env: &Environment, engine: &Engine) -> Option<Row> {

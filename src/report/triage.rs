@@ -72,7 +72,16 @@ fn write_headline(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::
     let (why, todo) = match (t.verdict, &t.entry) {
         (Verdict::Known, Some(entry)) => (
             entry.title.trim().to_owned(),
-            cut(first_sentence(entry.fix.trim()), MAX_TODO),
+            match t.proven_fixes.first() {
+                Some(proven) => format!(
+                    "{} (proven by a shipped run, below)",
+                    proven.applies.join(" and ")
+                ),
+                None => format!(
+                    "{} (unproven)",
+                    cut(first_sentence(entry.fix.trim()), MAX_TODO)
+                ),
+            },
         ),
         (Verdict::Ready, _) => (
             "dockerd started and nothing failed after it".to_owned(),
@@ -154,10 +163,55 @@ fn write_known(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Res
     if let Some(entry) = &t.entry {
         field(out, styles, "root cause", entry.root_cause.trim())?;
         field(out, styles, "fix", entry.fix.trim())?;
+        field(
+            out,
+            styles,
+            "",
+            "(unproven: written from the source below; no shipped scenario cell applies this text \
+             as written)",
+        )?;
+        write_proven(t, styles, out)?;
         field(out, styles, "source", entry.source.trim())?;
     }
     write_reproduced(&t.reproduced, styles, out)
 }
+
+/// The fixes shipped runs prove, each with the cell that applied it.
+fn write_proven(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    for (i, proven) in t.proven_fixes.iter().take(MAX_PROVEN).enumerate() {
+        let outcome = match proven.fixed_outcome {
+            Outcome::ContainerOk => "ran a container",
+            _ => "reached readiness",
+        };
+        field(
+            out,
+            styles,
+            if i == 0 { "proven" } else { "" },
+            &format!(
+                "{}: {} applied exactly this (the rest of its configuration as the failing cell's) \
+                 and {outcome}; {} failed with this signature without it",
+                proven.applies.join(" and "),
+                proven.fixed_cell,
+                proven.failed_cell
+            ),
+        )?;
+    }
+    if t.proven_fixes.len() > MAX_PROVEN {
+        field(
+            out,
+            styles,
+            "",
+            &format!(
+                "… and {} more (--format json lists them)",
+                t.proven_fixes.len() - MAX_PROVEN
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// At most this many proven fixes are shown (JSON has them all).
+const MAX_PROVEN: usize = 3;
 
 fn write_evidence(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
     let several = t.evidence.len() > 1;
@@ -413,7 +467,7 @@ mod tests {
     #[rstest]
     #[case::known(
         "failed to start daemon: Devices cgroup isn't mounted\n",
-        &["x.log: 1 lines\ndockerd did not start: dockerd found no devices cgroup [devices-cgroup-missing · cgroup] → Use runsc 20240729", "  evidence    line 1  failed to start daemon", "  fix         ", "  reproduced  by dindcheck run", "devices-cgroup", "runsc=20240729 ("]
+        &["x.log: 1 lines\ndockerd did not start: dockerd found no devices cgroup [devices-cgroup-missing · cgroup] → runsc release 20240729 (proven by a shipped run, below)", "  evidence    line 1  failed to start daemon", "  fix         ", "  reproduced  by dindcheck run", "devices-cgroup", "runsc=20240729 ("]
     )]
     #[case::container(
         "time=\"x\" level=info msg=\"API listen on /run/d.sock\"\ndocker: Error response from daemon: systemd not running on this host, cannot use systemd cgroups manager: unknown.\n",

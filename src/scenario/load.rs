@@ -26,7 +26,20 @@ pub fn load_scenario(path: &Path, known_signatures: &[&str]) -> Result<Scenario,
         path: path.to_owned(),
         source,
     })?;
-    let file: ScenarioFile = parse_yaml(path, &text)?;
+    parse_scenario(path, &text, known_signatures)
+}
+
+/// Parses and validates a scenario's text (read from `path`, or embedded),
+/// and reads the OCI templates it names.
+///
+/// # Errors
+/// As [`load_scenario`], but never [`LoadError::Read`].
+pub fn parse_scenario(
+    path: &Path,
+    text: &str,
+    known_signatures: &[&str],
+) -> Result<Scenario, LoadError> {
+    let file: ScenarioFile = parse_yaml(path, text)?;
     let scenario = validate(file, path, known_signatures)?;
     check_oci_templates(&scenario)?;
     Ok(scenario)

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::classify::logline::{self, Level};
 use crate::classify::phase::says_ready;
 use crate::classify::{Classifier, EvidenceLine, Family, Phase, SignatureEntry, SignatureSet};
-use crate::evidence::{self, EvidenceCell};
+use crate::evidence::{self, EvidenceCell, ProvenFix};
 use crate::report_format::Outcome;
 
 use super::read::LineReader;
@@ -150,6 +150,24 @@ pub struct Triage {
     pub warnings_omitted: usize,
     /// Where `dindcheck run` reproduced the signature in a shipped scenario.
     pub reproduced: Vec<Reproduction>,
+    /// The entry's fix as written: never proven (no cell applies prose),
+    /// with the source it was written from.
+    pub fix: Option<FixText>,
+    /// The changes shipped runs prove get dockerd past this failure: a
+    /// cell applied exactly the change and reached readiness.
+    pub proven_fixes: Vec<ProvenFix>,
+}
+
+/// A fix as the catalogue writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixText {
+    /// The advice.
+    pub text: String,
+    /// Whether a shipped scenario cell applied exactly this text and got
+    /// past the failure: never for prose (see `proven_fixes`).
+    pub proven: bool,
+    /// Where the advice comes from.
+    pub source: String,
 }
 
 impl Triage {
@@ -294,6 +312,8 @@ impl<'s> Triager<'s> {
             warnings: self.warnings.list,
             warnings_omitted: self.warnings.omitted,
             reproduced: Vec::new(),
+            fix: None,
+            proven_fixes: Vec::new(),
         };
         // After readiness an error line is a failure only when it ended a
         // container start, is fatal, or a catalogue entry names it (a
@@ -331,6 +351,12 @@ impl<'s> Triager<'s> {
                 triage.evidence.push(line(Role::Match, matched));
             }
             triage.reproduced = reproductions(&entry.id);
+            triage.fix = Some(FixText {
+                text: entry.fix.trim().to_owned(),
+                proven: false,
+                source: entry.source.trim().to_owned(),
+            });
+            triage.proven_fixes = evidence::proven_fixes(&entry.id);
         }
         triage.evidence.push(line(Role::Fatal, fatal));
         triage.evidence.sort_by_key(|l| l.line);
