@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
@@ -23,28 +23,6 @@ use serde_json::Value;
 const GVISOR_2024_HIERARCHIES: [&str; 7] = [
     "cpu", "cpuacct", "cpuset", "devices", "job", "memory", "pids",
 ];
-
-fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(common::dindcheck_bin())
-        .current_dir(cwd)
-        .args(args)
-        .env_remove("DINDCHECK_CELL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dindcheck")
-}
-
-fn explain(args: &[&str], output: &Output) -> String {
-    format!(
-        "dindcheck {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// Runs `dindcheck run SCENARIO --runsc OLD --runsc NEW --out OUT ARGS…`,
 /// asserts exit 0 and that nothing is left, and returns the report.
@@ -65,7 +43,7 @@ fn run_both(dir: &Path, scenario: &Path, old: &Path, new: &Path, extra: &[&str])
         "-q",
     ];
     args.extend(extra);
-    let child = spawn_dindcheck(dir, &args);
+    let child = common::spawn_dindcheck(dir, &args);
     let pid = child.id();
     let output = child.wait_with_output().unwrap();
     assert_nothing_left(pid);
@@ -77,7 +55,7 @@ fn run_both(dir: &Path, scenario: &Path, old: &Path, new: &Path, extra: &[&str])
         output.status.code(),
         Some(want),
         "{}",
-        explain(&args, &output)
+        common::explain(&args, &output)
     );
     for c in cells(&report) {
         assert!(c["leaked"].as_array().unwrap().is_empty(), "{c}");
@@ -430,7 +408,7 @@ fn ctrl_c_and_a_timeout_leave_nothing_behind() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let child = spawn_dindcheck(dir.path(), &args);
+    let child = common::spawn_dindcheck(dir.path(), &args);
     let pid = child.id();
     wait_for_dockerds(&out, 2);
     assert!(
@@ -444,7 +422,7 @@ fn ctrl_c_and_a_timeout_leave_nothing_behind() {
         output.status.code(),
         Some(130),
         "{}",
-        explain(&args, &output)
+        common::explain(&args, &output)
     );
     let report = read_report(&out.join("report.json"));
     assert_eq!(report["interrupted"], true);
@@ -483,7 +461,7 @@ fn after_sigkill_cleanup_removes_the_cells_host_cgroups() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = hanging_scenario(dir.path(), "killed");
     let out = dir.path().join("out");
-    let mut child = spawn_dindcheck(
+    let mut child = common::spawn_dindcheck(
         dir.path(),
         &[
             "run",

@@ -7,7 +7,7 @@ mod common;
 use rstest::rstest;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{
@@ -19,7 +19,7 @@ use serde_json::Value;
 /// Runs dindcheck to completion and returns its pid and output, so the test
 /// can check what the run left behind by its marker.
 fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
-    let child = spawn_dindcheck(cwd, args);
+    let child = common::spawn_dindcheck(cwd, args);
     let pid = child.id();
     let output = child.wait_with_output().expect("wait for dindcheck");
     (pid, output)
@@ -29,31 +29,13 @@ fn run_dindcheck(cwd: &Path, args: &[&str]) -> (u32, Output) {
 /// output if not), and returns its pid and the report under `out`.
 fn run_to_report(cwd: &Path, args: &[&str], out: &Path) -> (u32, Value) {
     let (pid, output) = run_dindcheck(cwd, args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(args, &output));
-    (pid, read_report(&out.join("report.json")))
-}
-
-/// Starts dindcheck in the background with piped output.
-fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(common::dindcheck_bin())
-        .current_dir(cwd)
-        .args(args)
-        .env_remove("DINDCHECK_CELL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dindcheck")
-}
-
-fn explain(args: &[&str], output: &Output) -> String {
-    format!(
-        "dindcheck {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
+    assert_eq!(
         output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+        Some(0),
+        "{}",
+        common::explain(args, &output)
+    );
+    (pid, read_report(&out.join("report.json")))
 }
 
 fn cells(report: &Value) -> &Vec<Value> {
@@ -139,7 +121,12 @@ fn design_matrix_runs_all_16_cells_under_both_runsc_versions() {
         out.to_str().unwrap(),
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::explain(&args, &output)
+    );
     let report: Value =
         serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
     assert_eq!(report["schema"], "dindcheck/report/v2");
@@ -237,7 +224,12 @@ fn native_cells_reproduce_the_devices_failure_without_gvisor() {
         "--quiet",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::explain(&args, &output)
+    );
     let report = read_report(&out.join("report.json"));
     assert_eq!(cells(&report).len(), 2);
     cells(&report).iter().for_each(assert_cell_invariants);
@@ -292,7 +284,12 @@ fn container_probe_runs_a_one_file_image_under_runsc_and_natively() {
             args.extend(["--filter", f]);
         }
         let (pid, output) = run_dindcheck(dir.path(), &args);
-        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            common::explain(&args, &output)
+        );
         let report = read_report(&out.join("report.json"));
         assert_eq!(report["scenario"]["depth"], "container");
         let only = &cells(&report)[0];
@@ -338,7 +335,12 @@ fn pull_network_and_build_depths_run_for_real_in_gvisor() {
         "--quiet",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::explain(&args, &output)
+    );
     assert_nothing_left(pid);
     let report = read_report(&out.join("report.json"));
     assert_eq!(report["scenario"]["depth"], "build");
@@ -382,7 +384,11 @@ fn runsc_flags_are_spelled_per_release_and_unknown_ones_are_cell_errors() {
         "list", scenario, "--runsc", old, "--runsc", new, "--format", "json",
     ];
     let (_, output) = run_dindcheck(dir.path(), &args);
-    assert!(output.status.success(), "{}", explain(&args, &output));
+    assert!(
+        output.status.success(),
+        "{}",
+        common::explain(&args, &output)
+    );
     let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
     for cell in listed["cells"].as_array().unwrap() {
         let flags = cell["runsc_flags"].to_string();
@@ -407,7 +413,12 @@ fn runsc_flags_are_spelled_per_release_and_unknown_ones_are_cell_errors() {
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
     // An error cell makes the run exit 4, whatever the expectations say.
-    assert_eq!(output.status.code(), Some(4), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "{}",
+        common::explain(&args, &output)
+    );
     assert_nothing_left(pid);
     let report = read_report(&out.join("report.json"));
     let only = &cells(&report)[0];
@@ -541,7 +552,12 @@ fn a_hanging_daemon_times_out_and_leaves_nothing_under_runsc_and_natively() {
             "-q",
         ];
         let (pid, output) = run_dindcheck(dir.path(), &args);
-        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            common::explain(&args, &output)
+        );
         let report = read_report(&out.join("report.json"));
         let only = &cells(&report)[0];
         assert_eq!(only["outcome"], "timeout", "{sandbox}: {only}");
@@ -580,7 +596,7 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
             ),
         );
         let out = dir.path().join(format!("out-{sandbox}"));
-        let child = spawn_dindcheck(
+        let child = common::spawn_dindcheck(
             dir.path(),
             &[
                 "run",
@@ -631,7 +647,7 @@ fn ctrl_c_mid_run_tears_every_cell_down_and_exits_130() {
             output.status.code(),
             Some(130),
             "{}",
-            explain(&args, &output)
+            common::explain(&args, &output)
         );
         let report = read_report(&out.join("report.json"));
         assert_eq!(report["interrupted"], true);
@@ -707,7 +723,12 @@ fn update_expectations_then_rerun_failed_cells_only() {
         "-q",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::explain(&args, &output)
+    );
     assert_nothing_left(pid);
     let text = std::fs::read_to_string(&scenario).unwrap();
     assert!(
@@ -753,7 +774,12 @@ fn update_expectations_then_rerun_failed_cells_only() {
         "-q",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(1), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::explain(&args, &output)
+    );
     let report = read_report(&third.join("report.json"));
     assert_eq!(
         cell(&report, &[("behaviour", "starts")])["expectation_met"],
@@ -793,7 +819,7 @@ fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
         output.status.code(),
         Some(1),
         "flaky fails the run: {}",
-        explain(&args, &output)
+        common::explain(&args, &output)
     );
     let report = read_report(&out.join("report.json"));
     let only = &cells(&report)[0];
@@ -834,7 +860,7 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         ),
     );
     let out = dir.path().join("out");
-    let mut child = spawn_dindcheck(
+    let mut child = common::spawn_dindcheck(
         dir.path(),
         &[
             "run",
@@ -894,7 +920,7 @@ fn two_runs_at_once_do_not_touch_each_other() {
     let scenario = two_cell_scenario(dir.path());
     let spawn = |name: &str| {
         let out = dir.path().join(name);
-        let child = spawn_dindcheck(
+        let child = common::spawn_dindcheck(
             dir.path(),
             &[
                 "run",
@@ -914,7 +940,7 @@ fn two_runs_at_once_do_not_touch_each_other() {
             output.status.code(),
             Some(0),
             "{}",
-            explain(&["run", "(concurrent)"], &output)
+            common::explain(&["run", "(concurrent)"], &output)
         );
         let report = read_report(&out.join("report.json"));
         assert_eq!(
@@ -989,7 +1015,12 @@ fn a_full_run_leaves_the_hosts_docker_and_iptables_untouched() {
         ];
         args.extend(filters);
         let (pid, output) = run_dindcheck(dir.path(), &args);
-        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            common::explain(&args, &output)
+        );
         let report = read_report(&out.join("report.json"));
         if scenario == "native-cgroups" {
             let with_iptables = cell(&report, &[("iptables", "true")]);
@@ -1032,7 +1063,7 @@ fn run_one_exiting(
         output.status.code(),
         Some(code),
         "{}",
-        explain(&args, &output)
+        common::explain(&args, &output)
     );
     assert_nothing_left(pid);
     let report = read_report(&out.join("report.json"));
@@ -1230,7 +1261,12 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
         "-q",
     ];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::explain(&args, &output)
+    );
     assert_nothing_left(pid);
     let full_report = read_report(&full.join("report.json"));
     // Every report ends with the minimal-fix analysis.
@@ -1257,7 +1293,12 @@ fn shard_reports_merge_into_the_full_run_and_ci_reports_are_written() {
             "-q",
         ];
         let (pid, output) = run_dindcheck(dir.path(), &args);
-        assert_eq!(output.status.code(), Some(0), "{}", explain(&args, &output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            common::explain(&args, &output)
+        );
         assert_nothing_left(pid);
         shard_reports.push(out.join("report.json"));
     }
@@ -1345,7 +1386,12 @@ fn a_scenario_whose_selectors_leave_no_cell_is_a_usage_error() {
     );
     let args = ["run", scenario.to_str().unwrap(), "-q"];
     let (pid, output) = run_dindcheck(dir.path(), &args);
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&args, &output));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        common::explain(&args, &output)
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("has no cells left after include/exclude and --filter"),

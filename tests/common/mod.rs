@@ -18,6 +18,31 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
 }
 
+/// Starts dindcheck in the background with piped output.
+pub fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(dindcheck_bin())
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("DINDCHECK_CELL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn dindcheck")
+}
+
+/// The command, exit code and output of a dindcheck run, for assertion
+/// messages.
+pub fn explain(args: &[&str], output: &std::process::Output) -> String {
+    format!(
+        "dindcheck {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// Builds a `dindcheck` command whose cwd is a fresh temp dir.
 pub fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
