@@ -40,6 +40,9 @@ pub struct CellSettings {
     pub cgroups: CgroupLayout,
     /// What the OCI bundle starts from (`runsc-oci` cells).
     pub oci: OciBase,
+    /// Shell commands run in the sandbox before dockerd: the scenario's,
+    /// then each axis value's, in axis order.
+    pub setup: Vec<String>,
     /// The dockerd binary.
     pub dockerd: String,
     /// Its `--version` line, once `commands::prepare` has read it.
@@ -208,6 +211,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         packet_write: false,
         cgroups: scenario.cgroups.clone(),
         oci: scenario.oci.clone(),
+        setup: scenario.setup.clone(),
         dockerd: scenario.dockerd.clone(),
         dockerd_version: None,
         dockerd_args: scenario.dockerd_args.clone(),
@@ -228,6 +232,9 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
             .dockerd_args
             .extend(spec.dockerd_args.iter().cloned());
         settings.runsc_flags.extend(spec.runsc_args.iter().cloned());
+        settings
+            .setup
+            .extend(spec.setup.iter().map(|c| c.0.clone()));
         if let Some(dockerd) = &spec.dockerd {
             settings.dockerd = dockerd.clone();
         }
