@@ -230,8 +230,18 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
     let mut assessment = assess(&env, &config);
     let with_flags = assess_with_flags(&env, &config, &assessment.recommended_flags);
     if let Some(problem) = config_problem {
-        assessment.checks.insert(0, daemon_json_check(&problem));
+        let check = daemon_json_check(&problem);
+        if let Some(fix) = &check.fix {
+            assessment.recommendations.push(super::recommend::unproven(
+                crate::report_format::doctor::RecommendationKind::Advice,
+                fix,
+                &check.name,
+                None,
+            ));
+        }
+        assessment.checks.insert(0, check);
     }
+    super::recommend::prove(&mut assessment.recommendations);
     DoctorReport {
         schema: SCHEMA.to_owned(),
         dockerd_args: options.dockerd_argv.clone(),
@@ -240,6 +250,7 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         checks: assessment.checks,
         recommended_flags: assessment.recommended_flags,
         recommended_actions: assessment.recommended_actions,
+        recommendations: assessment.recommendations,
         prediction: assessment.prediction,
         prediction_with_recommended_flags: with_flags.prediction,
         elapsed_ms: millis(started.elapsed()),
