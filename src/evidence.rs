@@ -575,6 +575,73 @@ mod tests {
         );
     }
 
+    /// In the committed run of scenarios/doctor-fixes.yaml, the doctor in
+    /// the bare runsc 20240729 cell (nothing applied) recommended exactly
+    /// the commands and flags the scenario's `doctor` values apply, and in
+    /// the cell that applied them all, nothing more.
+    #[test]
+    fn doctor_fixes_applies_what_the_doctor_recommended_in_its_own_run() {
+        let (_, text) = REPORTS.iter().find(|(n, _)| *n == "doctor-fixes").unwrap();
+        let report: serde_json::Value = serde_json::from_str(text).unwrap();
+        let cell = |mount: &str, flag: &str| {
+            report["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| {
+                    c["axes"]["devices_mount"] == mount
+                        && c["axes"]["iptables_flag"] == flag
+                        && c["axes"]["runsc"] == "20240729"
+                })
+                .unwrap()
+                .clone()
+        };
+        let recommended = |cell: &serde_json::Value| {
+            let doctor = &cell["doctor"];
+            let strings = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect()
+            };
+            let commands: Vec<String> = strings(&doctor["recommended_actions"])
+                .iter()
+                .flat_map(|a| {
+                    a.split('`')
+                        .enumerate()
+                        .filter(|(i, p)| i % 2 == 1 && !p.starts_with('-'))
+                        .map(|(_, p)| p.to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (commands, strings(&doctor["recommended_flags"]))
+        };
+        let (_, parsed) = PARSED.iter().find(|(n, _)| *n == "doctor-fixes").unwrap();
+        let applied: Vec<&ValueSpec> = parsed
+            .as_ref()
+            .unwrap()
+            .axes
+            .iter()
+            .flat_map(|a| a.values.iter().filter(|v| v.label == "doctor"))
+            .map(|v| &v.spec)
+            .collect();
+        let commands: Vec<String> = applied
+            .iter()
+            .flat_map(|s| s.setup.iter().map(|c| c.0.clone()))
+            .collect();
+        let flags: Vec<String> = applied
+            .iter()
+            .flat_map(|s| s.dockerd_args.iter().cloned())
+            .collect();
+        assert_eq!(recommended(&cell("none", "none")), (commands, flags));
+        assert_eq!(
+            recommended(&cell("doctor", "doctor")),
+            (Vec::new(), Vec::new())
+        );
+        assert_eq!(cell("doctor", "doctor")["outcome"], "ready");
+    }
+
     #[test]
     fn a_value_without_settings_is_described_by_what_it_removed() {
         let from = cells()

@@ -82,6 +82,12 @@ pub struct DoctorOptions {
     /// the caller knows it: the doctor then predicts for that release and
     /// does not run `dockerd --version` (the runner knows every cell's).
     pub dockerd_version: Option<String>,
+    /// Say for each recommendation whether a shipped run proves it (reads
+    /// the embedded evidence: its reports, scenarios and the catalogue).
+    /// The in-cell doctor leaves the recommendations out instead: the cell's
+    /// own verdict is the evidence there, and the look-up would cost every
+    /// cell its share of parsing them.
+    pub prove: bool,
 }
 
 impl Default for DoctorOptions {
@@ -94,6 +100,7 @@ impl Default for DoctorOptions {
             probe_process: ProbeProcess::Child,
             versions: VersionQueries::All,
             dockerd_version: None,
+            prove: true,
         }
     }
 }
@@ -241,7 +248,11 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         }
         assessment.checks.insert(0, check);
     }
-    super::recommend::prove(&mut assessment.recommendations);
+    if options.prove {
+        super::recommend::prove(&mut assessment.recommendations);
+    } else {
+        assessment.recommendations.clear();
+    }
     DoctorReport {
         schema: SCHEMA.to_owned(),
         dockerd_args: options.dockerd_argv.clone(),

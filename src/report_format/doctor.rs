@@ -34,7 +34,8 @@ pub struct DoctorReport {
     pub recommended_actions: Vec<String>,
     /// Every recommended flag, and every command or piece of advice in the
     /// recommended actions, each with whether a shipped scenario's real run
-    /// proved it (absent from reports written before it existed).
+    /// proved it (absent from reports written before it existed, and empty
+    /// in a cell's report: the in-cell doctor does not look them up).
     #[serde(default)]
     pub recommendations: Vec<Recommendation>,
     /// What dockerd will do with the given command line.
