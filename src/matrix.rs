@@ -298,6 +298,27 @@ axes:
             .collect()
     }
 
+    /// A cell runs the scenario's setup commands first, then each axis
+    /// value's, in axis order, each as written.
+    #[test]
+    fn setup_commands_are_the_scenarios_then_each_values_in_axis_order() {
+        let s = load_scenario_text(
+            "name: s\nsetup: [\"echo first\"]\naxes:\n  a:\n    none: {}\n    x: {setup: [\"mount -t tmpfs t /mnt && echo 'a b'\"]}\n  b:\n    y: {setup: [\"echo last\"], dockerd_args: [--iptables=false]}\n",
+        )
+        .unwrap();
+        let cells = expand(&s, &s.axes, &[]);
+        assert_eq!(cells[0].settings.setup, ["echo first", "echo last"]);
+        assert_eq!(
+            cells[1].settings.setup,
+            [
+                "echo first",
+                "mount -t tmpfs t /mnt && echo 'a b'",
+                "echo last"
+            ]
+        );
+        assert_eq!(cells[1].settings.dockerd_args, ["--iptables=false"]);
+    }
+
     #[test]
     fn expands_in_yaml_order_last_axis_fastest() {
         let s = load_scenario_text(DESIGN).unwrap();
