@@ -22,6 +22,7 @@ mod gather;
 
 mod probe;
 mod procread;
+mod recommend;
 
 pub use cell::{CellRequest, examine_cell};
 #[cfg(test)]

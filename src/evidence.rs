@@ -19,7 +19,7 @@ use crate::report_format::Outcome;
 use crate::scenario::{self, Scenario, ValueSpec};
 
 /// The embedded reports, one per shipped scenario, in this order.
-const REPORTS: [(&str, &str); 6] = [
+const REPORTS: [(&str, &str); 7] = [
     (
         "devices-cgroup",
         include_str!("../fixtures/evidence/devices-cgroup.json"),
@@ -41,11 +41,15 @@ const REPORTS: [(&str, &str); 6] = [
         "iptables-backends",
         include_str!("../fixtures/evidence/iptables-backends.json"),
     ),
+    (
+        "doctor-fixes",
+        include_str!("../fixtures/evidence/doctor-fixes.json"),
+    ),
 ];
 
 /// The shipped scenario files, in the order of [`REPORTS`]: what each axis
 /// value of an embedded cell applied.
-const SCENARIOS: [(&str, &str); 6] = [
+const SCENARIOS: [(&str, &str); 7] = [
     (
         "devices-cgroup",
         include_str!("../scenarios/devices-cgroup.yaml"),
@@ -66,6 +70,10 @@ const SCENARIOS: [(&str, &str); 6] = [
     (
         "iptables-backends",
         include_str!("../scenarios/iptables-backends.yaml"),
+    ),
+    (
+        "doctor-fixes",
+        include_str!("../scenarios/doctor-fixes.yaml"),
     ),
 ];
 
@@ -228,6 +236,112 @@ pub fn proven_fixes(signature: &str) -> Vec<ProvenFix> {
     fixes
 }
 
+/// A change as a cell applies it, to look up whether a shipped run proved
+/// it: what the doctor recommends, verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// One dockerd argument, as one word (`--iptables=false`).
+    DockerdArg(&'a str),
+    /// One shell command run in the sandbox before dockerd (`setup:`).
+    Setup(&'a str),
+}
+
+impl Change<'_> {
+    /// Whether an axis value applies exactly this change and nothing else.
+    fn is_applied_by(&self, spec: &ValueSpec) -> bool {
+        let mut only = ValueSpec::default();
+        match *self {
+            Change::DockerdArg(arg) => only.dockerd_args = vec![arg.to_owned()],
+            Change::Setup(command) => only.setup = vec![scenario::SetupCommand(command.to_owned())],
+        }
+        *spec == only
+    }
+}
+
+/// A shipped run's proof that a [`Change`] gets dockerd past a failure:
+/// `fixed` is a cell whose value of `axis` applied exactly the change and
+/// nothing else, `failed` the cell that differs from it only in that axis,
+/// with a value that applies nothing, and failed with the signature.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChangeProof {
+    /// The axis whose value applied the change.
+    pub axis: &'static str,
+    /// That value's label.
+    pub value: &'static str,
+    /// The cell that applied the change and got past the failure.
+    pub fixed: &'static EvidenceCell,
+    /// The same configuration without it, which failed.
+    pub failed: &'static EvidenceCell,
+}
+
+/// Whether a shipped run proves that `change` gets dockerd past
+/// `signature`: a cell applied exactly the change (the scenario file's
+/// value for one axis is that change and nothing else) and reached
+/// readiness, or failed later with another signature, where the cell that
+/// differs only by a value of that axis applying nothing failed with
+/// `signature`. Proofs whose fixed cell reached readiness come first; then
+/// scenario and matrix order. `None` when no run proves it.
+pub fn prove_change(change: Change<'_>, signature: &str) -> Option<ChangeProof> {
+    let mut found: Vec<ChangeProof> = Vec::new();
+    for (name, parsed) in PARSED.iter() {
+        let Some(parsed) = parsed else { continue };
+        for axis in &parsed.axes {
+            let bare: Vec<&str> = axis
+                .values
+                .iter()
+                .filter(|v| v.spec == ValueSpec::default())
+                .map(|v| v.label.as_str())
+                .collect();
+            for value in axis.values.iter().filter(|v| change.is_applied_by(&v.spec)) {
+                let in_scenario = || cells().iter().filter(|c| c.scenario == *name);
+                for fixed in in_scenario().filter(|c| c.axes.get(&axis.name) == Some(&value.label))
+                {
+                    for failed in in_scenario() {
+                        let only_axis = match changed(fixed, failed).as_slice() {
+                            [(a, v)] => *a == axis.name && bare.contains(v),
+                            _ => false,
+                        };
+                        if only_axis
+                            && failed.signature.as_deref() == Some(signature)
+                            && got_past(failed, fixed)
+                        {
+                            found.push(ChangeProof {
+                                axis: fixed
+                                    .axes
+                                    .get_key_value(&axis.name)
+                                    .map_or("", |(k, _)| k.as_str()),
+                                value: fixed.axes.get(&axis.name).map_or("", String::as_str),
+                                fixed,
+                                failed,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let ready = |p: &ChangeProof| matches!(p.fixed.outcome, Outcome::Ready | Outcome::ContainerOk);
+    found.iter().find(|p| ready(p)).or(found.first()).copied()
+}
+
+/// Whether `fixed` got past the failure `failed` stopped at: it went
+/// further (readiness for a daemon failure, a container for a container
+/// failure), or stopped at another named failure.
+fn got_past(failed: &EvidenceCell, fixed: &EvidenceCell) -> bool {
+    let further = match failed.outcome {
+        Outcome::DaemonFailed => matches!(fixed.outcome, Outcome::Ready | Outcome::ContainerOk),
+        Outcome::ContainerFailed => fixed.outcome == Outcome::ContainerOk,
+        _ => return false,
+    };
+    let elsewhere = matches!(
+        fixed.outcome,
+        Outcome::DaemonFailed | Outcome::ContainerFailed
+    ) && fixed.signature.is_some()
+        && fixed.signature != failed.signature
+        && fixed.signature.as_deref() != Some(crate::classify::UNKNOWN);
+    further || elsewhere
+}
+
 static PARSED: LazyLock<Vec<(&'static str, Option<Scenario>)>> = LazyLock::new(|| {
     SCENARIOS
         .iter()
@@ -285,6 +399,9 @@ fn describe(spec: &ValueSpec) -> String {
     }
     if let Some(cgroups) = &spec.cgroups {
         parts.push(format!("the cgroup layout `{cgroups}` at /sys/fs/cgroup"));
+    }
+    for command in &spec.setup {
+        parts.push(format!("`{command}` in the sandbox before dockerd"));
     }
     match spec.userns {
         Some(true) => parts.push("dockerd in a user namespace".to_owned()),
@@ -400,6 +517,129 @@ mod tests {
         assert!(proven_fixes("no-such-signature").is_empty());
         // An entry no shipped run reproduced has no proven fix.
         assert!(proven_fixes("daemon-json-syntax-error").is_empty());
+    }
+
+    /// A change is proven only by a cell whose value applied exactly its
+    /// text, next to the cell without it that failed with the signature.
+    #[test]
+    fn prove_change_wants_the_exact_text_and_the_signature() {
+        let mount = "mount -t tmpfs cgroup /sys/fs/cgroup && mkdir -p /sys/fs/cgroup/devices && \
+                     mount -t cgroup -o devices devices /sys/fs/cgroup/devices";
+        let proof = prove_change(Change::Setup(mount), "devices-cgroup-missing").unwrap();
+        assert_eq!((proof.axis, proof.value), ("devices_mount", "doctor"));
+        assert_eq!(proof.fixed.outcome, Outcome::Ready);
+        assert_eq!(
+            changed(proof.failed, proof.fixed),
+            [("devices_mount", "doctor")]
+        );
+        assert_eq!(
+            proof.failed.signature.as_deref(),
+            Some("devices-cgroup-missing")
+        );
+        let flag = prove_change(
+            Change::DockerdArg("--iptables=false"),
+            "iptables-nft-unsupported",
+        )
+        .unwrap();
+        assert_eq!(flag.fixed.scenario, "doctor-fixes");
+        assert_eq!(flag.fixed.outcome, Outcome::Ready);
+        // The flag does not get dockerd past the devices check.
+        assert_eq!(
+            prove_change(
+                Change::DockerdArg("--iptables=false"),
+                "devices-cgroup-missing"
+            ),
+            None
+        );
+        // The mount without its tmpfs was never applied; a flag is not a
+        // command; the design matrix's `--iptables=true` is no bare value.
+        let bare = "mkdir -p /sys/fs/cgroup/devices && mount -t cgroup -o devices devices \
+                    /sys/fs/cgroup/devices";
+        assert_eq!(
+            prove_change(Change::Setup(bare), "devices-cgroup-missing"),
+            None
+        );
+        assert_eq!(
+            prove_change(
+                Change::Setup("--iptables=false"),
+                "iptables-nft-unsupported"
+            ),
+            None
+        );
+        assert_eq!(
+            prove_change(
+                Change::DockerdArg("--iptables=true"),
+                "iptables-nft-unsupported"
+            ),
+            None
+        );
+    }
+
+    /// In the committed run of scenarios/doctor-fixes.yaml, the doctor in
+    /// the bare runsc 20240729 cell (nothing applied) recommended exactly
+    /// the commands and flags the scenario's `doctor` values apply, and in
+    /// the cell that applied them all, nothing more.
+    #[test]
+    fn doctor_fixes_applies_what_the_doctor_recommended_in_its_own_run() {
+        let (_, text) = REPORTS.iter().find(|(n, _)| *n == "doctor-fixes").unwrap();
+        let report: serde_json::Value = serde_json::from_str(text).unwrap();
+        let cell = |mount: &str, flag: &str| {
+            report["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| {
+                    c["axes"]["devices_mount"] == mount
+                        && c["axes"]["iptables_flag"] == flag
+                        && c["axes"]["runsc"] == "20240729"
+                })
+                .unwrap()
+                .clone()
+        };
+        let recommended = |cell: &serde_json::Value| {
+            let doctor = &cell["doctor"];
+            let strings = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect()
+            };
+            let commands: Vec<String> = strings(&doctor["recommended_actions"])
+                .iter()
+                .flat_map(|a| {
+                    a.split('`')
+                        .enumerate()
+                        .filter(|(i, p)| i % 2 == 1 && !p.starts_with('-'))
+                        .map(|(_, p)| p.to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (commands, strings(&doctor["recommended_flags"]))
+        };
+        let (_, parsed) = PARSED.iter().find(|(n, _)| *n == "doctor-fixes").unwrap();
+        let applied: Vec<&ValueSpec> = parsed
+            .as_ref()
+            .unwrap()
+            .axes
+            .iter()
+            .flat_map(|a| a.values.iter().filter(|v| v.label == "doctor"))
+            .map(|v| &v.spec)
+            .collect();
+        let commands: Vec<String> = applied
+            .iter()
+            .flat_map(|s| s.setup.iter().map(|c| c.0.clone()))
+            .collect();
+        let flags: Vec<String> = applied
+            .iter()
+            .flat_map(|s| s.dockerd_args.iter().cloned())
+            .collect();
+        assert_eq!(recommended(&cell("none", "none")), (commands, flags));
+        assert_eq!(
+            recommended(&cell("doctor", "doctor")),
+            (Vec::new(), Vec::new())
+        );
+        assert_eq!(cell("doctor", "doctor")["outcome"], "ready");
     }
 
     #[test]

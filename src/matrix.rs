@@ -40,6 +40,9 @@ pub struct CellSettings {
     pub cgroups: CgroupLayout,
     /// What the OCI bundle starts from (`runsc-oci` cells).
     pub oci: OciBase,
+    /// Shell commands run in the sandbox before dockerd: the scenario's,
+    /// then each axis value's, in axis order.
+    pub setup: Vec<String>,
     /// The dockerd binary.
     pub dockerd: String,
     /// Its `--version` line, once `commands::prepare` has read it.
@@ -208,6 +211,7 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
         packet_write: false,
         cgroups: scenario.cgroups.clone(),
         oci: scenario.oci.clone(),
+        setup: scenario.setup.clone(),
         dockerd: scenario.dockerd.clone(),
         dockerd_version: None,
         dockerd_args: scenario.dockerd_args.clone(),
@@ -228,6 +232,9 @@ fn settings_for(scenario: &Scenario, axes: &[Axis], picks: &[usize]) -> CellSett
             .dockerd_args
             .extend(spec.dockerd_args.iter().cloned());
         settings.runsc_flags.extend(spec.runsc_args.iter().cloned());
+        settings
+            .setup
+            .extend(spec.setup.iter().map(|c| c.0.clone()));
         if let Some(dockerd) = &spec.dockerd {
             settings.dockerd = dockerd.clone();
         }
@@ -289,6 +296,27 @@ axes:
                 )
             })
             .collect()
+    }
+
+    /// A cell runs the scenario's setup commands first, then each axis
+    /// value's, in axis order, each as written.
+    #[test]
+    fn setup_commands_are_the_scenarios_then_each_values_in_axis_order() {
+        let s = load_scenario_text(
+            "name: s\nsetup: [\"echo first\"]\naxes:\n  a:\n    none: {}\n    x: {setup: [\"mount -t tmpfs t /mnt && echo 'a b'\"]}\n  b:\n    y: {setup: [\"echo last\"], dockerd_args: [--iptables=false]}\n",
+        )
+        .unwrap();
+        let cells = expand(&s, &s.axes, &[]);
+        assert_eq!(cells[0].settings.setup, ["echo first", "echo last"]);
+        assert_eq!(
+            cells[1].settings.setup,
+            [
+                "echo first",
+                "mount -t tmpfs t /mnt && echo 'a b'",
+                "echo last"
+            ]
+        );
+        assert_eq!(cells[1].settings.dockerd_args, ["--iptables=false"]);
     }
 
     #[test]

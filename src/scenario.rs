@@ -10,7 +10,8 @@ mod validated;
 pub use error::{LoadError, Position};
 pub use load::{load_scenario, parse_scenario, parse_yaml};
 pub use model::{
-    CgroupLayout, Depth, OciBase, OciProfile, OneOrMany, SandboxKind, Selector, ValueSpec,
+    CgroupLayout, Depth, OciBase, OciProfile, OneOrMany, SandboxKind, Selector, SetupCommand,
+    ValueSpec,
 };
 pub use oci_template::read_oci_template;
 pub use rewrite::{ExpectationRule, replace_expectations};

@@ -304,60 +304,38 @@ fn doctor_inside_runsc_sees_gvisor_and_what_each_release_lacks() {
     );
 }
 
-/// The shell commands a doctor report recommends: the backquoted commands
-/// of its recommended actions (dockerd flags are not commands).
-fn recommended_commands(report: &Value) -> Vec<String> {
-    let mut commands = Vec::new();
-    for action in report["recommended_actions"]
+/// The doctor's recommendations of one kind (`command` or `flag`), as
+/// printed: the text a user would paste.
+fn recommended(report: &Value, kind: &str) -> Vec<String> {
+    report["recommendations"]
         .as_array()
         .into_iter()
         .flatten()
-    {
-        let text = action.as_str().unwrap_or_default();
-        for (i, part) in text.split('`').enumerate() {
-            if i % 2 == 1 && !part.starts_with('-') {
-                commands.push(part.to_owned());
-            }
-        }
-    }
-    commands
+        .filter(|r| r["kind"] == kind)
+        .map(|r| r["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
-/// Every command the doctor recommends inside a bare runsc 20240729
-/// sandbox (nothing mounted at /sys/fs/cgroup: the kernel offers the
-/// devices controller, and dockerd would stop at `Devices cgroup isn't
-/// mounted`) works when run verbatim in a fresh sandbox of the same kind,
-/// and afterwards the devices check passes: the doctor sees the hierarchy
-/// mounted and no longer predicts devices-cgroup-missing. (Recommending
-/// `mkdir -p /sys/fs/cgroup/devices` alone failed there with `Operation
-/// not permitted`: /sys/fs/cgroup needs a tmpfs first.)
-#[cfg_attr(
-    dindcheck_skip_runtimes,
-    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
-)]
-#[rstest::rstest]
-#[timeout(std::time::Duration::from_secs(300))]
-fn the_doctors_recommended_commands_work_verbatim_inside_runsc_20240729() {
-    let (_, new) = real_runtimes();
-    let scratch = tempfile::tempdir().unwrap();
-    let before = doctor_in_runsc(&new, scratch.path());
-    assert_eq!(before["environment"]["cgroups"]["devices"], "available");
-    assert_eq!(before["prediction"]["signature"], "devices-cgroup-missing");
-    let commands = recommended_commands(&before);
-    assert!(
-        commands
-            .iter()
-            .any(|c| c.contains("/sys/fs/cgroup/devices")),
-        "{commands:?}\n{before}"
-    );
-    let script = format!(
-        "set -e\n{}\nexec {} doctor --format json -- --exec-opt native.cgroupdriver=cgroupfs\n",
-        commands.join("\n"),
-        dindcheck()
-    );
+/// Runs `dindcheck doctor` inside a fresh `runsc do` sandbox after the
+/// shell commands `commands` (verbatim, `set -e`), for dockerd `args`.
+fn doctor_in_runsc_after(
+    runsc: &Path,
+    scratch: &Path,
+    commands: &[String],
+    args: &[String],
+) -> Value {
+    let mut script = String::from("set -e\n");
+    for command in commands {
+        script.push_str(command);
+        script.push('\n');
+    }
+    script.push_str(&format!("exec {} doctor --format json --", dindcheck()));
+    for arg in args {
+        script.push_str(&format!(" '{arg}'"));
+    }
     let argv = vec![
-        new.display().to_string(),
-        format!("--root={}", scratch.path().display()),
+        runsc.display().to_string(),
+        format!("--root={}", scratch.display()),
         "--network=none".into(),
         "do".into(),
         "-quiet".into(),
@@ -365,14 +343,70 @@ fn the_doctors_recommended_commands_work_verbatim_inside_runsc_20240729() {
         "-c".into(),
         script,
     ];
-    let (pid, output) = run(scratch.path(), &argv);
-    let after: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}\n{}", explain(&argv, &output)));
+    let (pid, output) = run(scratch, &argv);
+    assert_nothing_left(pid);
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}", explain(&argv, &output)))
+}
+
+/// Every command and flag the doctor recommends inside a bare runsc
+/// 20240729 sandbox (nothing mounted at /sys/fs/cgroup: the kernel offers
+/// the devices controller, and dockerd would stop at `Devices cgroup isn't
+/// mounted`, then at iptables-nft) works when applied verbatim in a fresh
+/// sandbox of the same kind: afterwards the doctor's devices check passes
+/// and it predicts that dockerd starts, and a real dockerd, started by
+/// `dindcheck run` after exactly those commands with exactly those flags,
+/// reaches readiness where the same cell without them fails as the doctor
+/// predicted. Each is marked proven, by the cells of
+/// scenarios/doctor-fixes.yaml, whose values are these texts. (Recommending
+/// `mkdir -p /sys/fs/cgroup/devices` alone failed there with `Operation not
+/// permitted`: /sys/fs/cgroup needs a tmpfs first.)
+#[cfg_attr(
+    dindcheck_skip_runtimes,
+    ignore = "needs root, dockerd, a static /bin/busybox, runsc 20221219 and 20240729 (scripts/setup.sh)"
+)]
+#[rstest::rstest]
+#[timeout(std::time::Duration::from_secs(600))]
+fn the_doctors_recommended_commands_work_verbatim_inside_runsc_20240729() {
+    let (_, new) = real_runtimes();
+    let scratch = tempfile::tempdir().unwrap();
+    let before = doctor_in_runsc_after(&new, scratch.path(), &[], &[]);
+    assert_eq!(before["environment"]["cgroups"]["devices"], "available");
+    assert_eq!(before["prediction"]["signature"], "devices-cgroup-missing");
+    let commands = recommended(&before, "command");
+    let flags = recommended(&before, "flag");
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("/sys/fs/cgroup/devices")),
+        "{commands:?}\n{before}"
+    );
+    // What the doctor prints is exactly what the proof's cell applied.
+    let shipped = std::fs::read_to_string(repo_root().join("scenarios/doctor-fixes.yaml")).unwrap();
+    for rec in before["recommendations"].as_array().unwrap() {
+        if rec["kind"] == "advice" {
+            assert_eq!(rec["proven"], false, "{rec}");
+            continue;
+        }
+        assert_eq!(rec["proven"], true, "{rec}");
+        let text = rec["text"].as_str().unwrap();
+        assert!(
+            shipped.contains(text),
+            "scenarios/doctor-fixes.yaml lacks {text}"
+        );
+        assert!(
+            rec["proof"]["fixed_cell"]
+                .as_str()
+                .unwrap()
+                .starts_with("doctor-fixes["),
+            "{rec}"
+        );
+    }
+
+    let after = doctor_in_runsc_after(&new, scratch.path(), &commands, &flags);
     assert_eq!(
-        after["environment"]["cgroups"]["devices"],
-        "mounted",
-        "{}",
-        explain(&argv, &output)
+        after["environment"]["cgroups"]["devices"], "mounted",
+        "{after}"
     );
     let devices = after["checks"]
         .as_array()
@@ -381,8 +415,34 @@ fn the_doctors_recommended_commands_work_verbatim_inside_runsc_20240729() {
         .find(|c| c["name"] == "devices-cgroup")
         .unwrap();
     assert_eq!(devices["verdict"], "ok", "{devices}");
-    assert_ne!(after["prediction"]["signature"], "devices-cgroup-missing");
-    assert_nothing_left(pid);
+    assert_eq!(
+        after["prediction"]["outcome"], "ready",
+        "{}",
+        after["prediction"]
+    );
+
+    // A real dockerd, before and after, through the agent's `setup:`.
+    let scenario = serde_json::json!({
+        "name": "recommended",
+        "cgroups": "none",
+        "probe": {"depth": "ready", "timeout_secs": 60},
+        "axes": {"doctor": {
+            "none": {},
+            "applied": {"setup": commands, "dockerd_args": flags},
+        }},
+    });
+    let path = scratch.path().join("recommended.yaml");
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let cells = run_matrix(scratch.path(), &path, &[&new]);
+    let cell = |label: &str| {
+        cells
+            .iter()
+            .find(|c| c["axes"]["doctor"] == label)
+            .unwrap_or_else(|| panic!("no cell {label}: {cells:?}"))
+    };
+    assert_eq!(cell("none")["outcome"], "daemon-failed", "{}", cell("none"));
+    assert_eq!(cell("none")["signature"], "devices-cgroup-missing");
+    assert_eq!(cell("applied")["outcome"], "ready", "{}", cell("applied"));
 }
 
 /// A scenario with the same dockerd command lines as every cell of

@@ -162,6 +162,11 @@ fn run_cell(
             return result;
         }
     }
+    let setup_deadline = Instant::now() + Duration::from_millis(spec.timeout_ms);
+    if let Err(message) = run_setup(&spec.setup, &spec.work_dir, setup_deadline) {
+        result.detail = Some(message);
+        return result;
+    }
     let mut argv: Vec<OsString> = Vec::new();
     if spec.userns {
         // `dindcheck __userns-exec` maps ids 0-65535 to themselves (root
@@ -477,6 +482,73 @@ fn link_helpers(dir: &Path, links: &[(String, PathBuf)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs the scenario's setup commands in order, each as `/bin/sh -c
+/// COMMAND` with its output in a file on the work tmpfs (not in dockerd's
+/// log, which the classifier reads). The first that fails, or does not
+/// finish by `deadline`, ends the setup: the message names it, how it
+/// ended and the end of what it printed.
+fn run_setup(commands: &[String], work_dir: &Path, deadline: Instant) -> Result<(), String> {
+    for (i, command) in commands.iter().enumerate() {
+        let output = work_dir.join(format!("setup-{i}.out"));
+        let spawn = SpawnSpec {
+            argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+            env: vec![(
+                "PATH".into(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            )],
+            stdout: setup_output(&output),
+            stderr: setup_output(&output),
+            isolate: false,
+        };
+        let mut child = Supervised::spawn(&spawn).map_err(|e| {
+            format!(
+                "setup command `{command}` did not start: {}",
+                error_chain(&e)
+            )
+        })?;
+        let printed = |path: &Path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = text.trim();
+            if text.is_empty() {
+                String::new()
+            } else {
+                // The end of the output: the error is in its last lines.
+                let start = text.len().saturating_sub(SETUP_OUTPUT_KEPT);
+                let start = (start..=text.len())
+                    .find(|&at| text.is_char_boundary(at))
+                    .unwrap_or(text.len());
+                format!(": {}", &text[start..])
+            }
+        };
+        match child.wait_until(deadline) {
+            Some(status) if status.success() => {}
+            Some(status) => {
+                return Err(format!(
+                    "setup command `{command}` failed ({}){}",
+                    describe_status(status),
+                    printed(&output)
+                ));
+            }
+            None => {
+                child.terminate(Duration::ZERO);
+                return Err(format!(
+                    "setup command `{command}` did not finish before the cell's deadline{}",
+                    printed(&output)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How much of a failed setup command's output its message keeps.
+const SETUP_OUTPUT_KEPT: usize = 2000;
+
+/// A setup command's stdout and stderr, appended to the same file.
+fn setup_output(path: &Path) -> crate::process::child::Output {
+    crate::process::child::Output::Append(path.to_owned())
+}
+
 /// Mounts `layout` at /sys/fs/cgroup and reports what worked.
 fn mount_cgroups(layout: &CgroupLayout) -> Result<CgroupReport, String> {
     let root = Path::new("/sys/fs/cgroup");
@@ -571,5 +643,29 @@ mod tests {
     fn proc_cgroups_parsing_keeps_enabled_controllers() {
         let text = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ndevices\t0\t1\t0\npids\t5\t1\t1\n";
         assert_eq!(parse_proc_cgroups(text), vec!["cpu", "pids"]);
+    }
+
+    /// Setup commands run in order through the shell; the first that fails
+    /// stops the rest and is named with its status and what it printed.
+    #[test]
+    fn setup_stops_at_the_first_failing_command_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let commands = vec![
+            format!("echo one > {}", marker.display()),
+            "echo 'mkdir: cannot create directory: Operation not permitted' >&2 && exit 1"
+                .to_owned(),
+            format!("echo three >> {}", marker.display()),
+        ];
+        let err = run_setup(&commands, dir.path(), deadline).unwrap_err();
+        assert!(err.starts_with("setup command `echo 'mkdir"), "{err}");
+        assert!(err.contains("exit status 1"), "{err}");
+        assert!(
+            err.ends_with(": mkdir: cannot create directory: Operation not permitted"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "one\n");
+        assert_eq!(run_setup(&commands[..1], dir.path(), deadline), Ok(()));
     }
 }

@@ -52,6 +52,11 @@ pub struct AgentSpec {
     /// mount nothing, record what is at `/sys/fs/cgroup`.
     #[serde(default)]
     pub mounts_from_sandbox: bool,
+    /// Shell commands to run with `/bin/sh -c`, in order, after the cgroup
+    /// layout and before the doctor and dockerd; the first that fails ends
+    /// the cell as `error`, its exit status and stderr in the detail.
+    #[serde(default)]
+    pub setup: Vec<String>,
     /// Start dockerd in a user namespace.
     pub userns: bool,
     /// The complete dockerd command line, harness paths included.

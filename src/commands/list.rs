@@ -89,6 +89,7 @@ fn cell_json(c: &Cell) -> serde_json::Value {
         "runsc_flags": c.settings.runsc_flags,
         "cgroups": if oci { "sandbox".to_owned() } else { c.settings.cgroups.to_string() },
         "oci": oci.then(|| c.settings.oci.to_string()),
+        "setup": c.settings.setup,
         "dockerd": c.settings.dockerd,
         "dockerd_args": c.settings.dockerd_args,
         "containerd": c.settings.containerd,

@@ -14,11 +14,12 @@
 
 use super::config;
 use super::engine::Engine;
+use super::recommend;
 use crate::classify::UNKNOWN;
 use crate::report_format::Outcome;
 use crate::report_format::doctor::{
     CgroupMode, Check, DevicesState, DockerdConfig, Environment, IptablesBackend, Prediction,
-    ProbeResult, RuntimeKind, Verdict,
+    ProbeResult, Recommendation, RecommendationKind, RuntimeKind, Verdict,
 };
 
 /// Where in dockerd's start a failing check stops it.
@@ -109,6 +110,10 @@ pub struct Assessment {
     pub recommended_flags: Vec<String>,
     /// Changes to the sandbox no flag can make.
     pub recommended_actions: Vec<String>,
+    /// Every flag, and every command or piece of advice in the actions, with
+    /// the check that gave it; not yet looked up in the evidence
+    /// (`recommend::prove`).
+    pub recommendations: Vec<Recommendation>,
     /// What dockerd will do with this configuration.
     pub prediction: Prediction,
 }
@@ -185,12 +190,56 @@ fn assess_as(env: &Environment, config: &DockerdConfig, engine: &Engine) -> Asse
         }
     }
     let prediction = predict(&rows);
+    let recommendations = recommendations(&rows);
     Assessment {
         checks: rows.into_iter().map(|r| r.check).collect(),
         recommended_flags,
         recommended_actions,
+        recommendations,
         prediction,
     }
+}
+
+/// Each row's flags, and the commands in its action (or the action itself
+/// when it is advice in words), or else its fix as advice; once each, in
+/// row order, with every check that gave it.
+fn recommendations(rows: &[Row]) -> Vec<Recommendation> {
+    let mut out: Vec<Recommendation> = Vec::new();
+    for row in rows {
+        let mut wanted: Vec<(RecommendationKind, &str)> = row
+            .flags
+            .iter()
+            .map(|f| (RecommendationKind::Flag, f.as_str()))
+            .collect();
+        if let Some(action) = &row.action {
+            let commands = recommend::commands_in(action);
+            if commands.is_empty() {
+                wanted.push((RecommendationKind::Advice, action.as_str()));
+            }
+            wanted.extend(
+                commands
+                    .into_iter()
+                    .map(|c| (RecommendationKind::Command, c)),
+            );
+        }
+        if wanted.is_empty()
+            && let Some(fix) = &row.check.fix
+        {
+            wanted.push((RecommendationKind::Advice, fix.as_str()));
+        }
+        for (kind, text) in wanted {
+            match out.iter_mut().find(|r| r.kind == kind && r.text == text) {
+                Some(known) => known.checks.push(row.check.name.clone()),
+                None => out.push(recommend::unproven(
+                    kind,
+                    text,
+                    &row.check.name,
+                    row.check.signature.as_deref(),
+                )),
+            }
+        }
+    }
+    out
 }
 
 fn predict(rows: &[Row]) -> Prediction {
@@ -1363,6 +1412,67 @@ mod tests {
         assert_eq!(
             a.prediction.signature.as_deref(),
             Some("devices-cgroup-missing")
+        );
+    }
+
+    /// In a runsc 20240729 sandbox with nothing mounted at /sys/fs/cgroup,
+    /// every command and flag the doctor recommends is proven by the
+    /// embedded run of scenarios/doctor-fixes.yaml (a cell applied exactly
+    /// its text and got past the failure the check predicts), and advice in
+    /// words is not; the mount without the tmpfs, which no run applied, is
+    /// unproven where the doctor recommends it (something already mounted).
+    #[test]
+    fn the_bare_sandboxs_commands_and_flags_are_proven_by_a_shipped_run() {
+        let env = env_of("runsc-20240729-unmounted");
+        assert_eq!(env.cgroups.mode, CgroupMode::None);
+        let mut a = assess(&env, &args(""));
+        assert_eq!(
+            a.prediction.signature.as_deref(),
+            Some("devices-cgroup-missing")
+        );
+        recommend::prove(&mut a.recommendations);
+        let (advice, applied): (Vec<_>, Vec<_>) = a
+            .recommendations
+            .iter()
+            .partition(|r| r.kind == RecommendationKind::Advice);
+        assert!(
+            applied.iter().any(|r| r.kind == RecommendationKind::Command
+                && r.text
+                    .starts_with("mount -t tmpfs cgroup /sys/fs/cgroup && ")),
+            "{applied:?}"
+        );
+        assert!(
+            applied
+                .iter()
+                .any(|r| r.kind == RecommendationKind::Flag && r.text == "--iptables=false"),
+            "{applied:?}"
+        );
+        for rec in &applied {
+            let proof = rec.proof.as_ref().unwrap_or_else(|| panic!("{rec:?}"));
+            assert!(rec.proven);
+            assert_eq!(proof.scenario, "doctor-fixes");
+            assert_eq!(Some(&proof.failed_signature), rec.signature.as_ref());
+            assert_eq!(proof.fixed_outcome, Outcome::Ready, "{proof:?}");
+            assert!(rec.source.contains("fixtures/evidence/doctor-fixes.json"));
+        }
+        assert!(!advice.is_empty());
+        assert!(advice.iter().all(|r| !r.proven && r.proof.is_none()));
+
+        let mut mounted = env.clone();
+        mounted.cgroups.mode = CgroupMode::V1;
+        let mut b = assess(&mounted, &args("--iptables=false"));
+        recommend::prove(&mut b.recommendations);
+        let command = b
+            .recommendations
+            .iter()
+            .find(|r| r.kind == RecommendationKind::Command)
+            .expect("the devices command");
+        assert!(command.text.starts_with("mkdir -p /sys/fs/cgroup/devices"));
+        assert!(!command.proven, "{command:?}");
+        assert!(
+            command.source.contains("no shipped scenario"),
+            "{}",
+            command.source
         );
     }
 

@@ -64,6 +64,7 @@ pub fn examine_cell(request: &CellRequest<'_>) -> Result<DoctorReport, CellDocto
         versions: VersionQueries::Predictive,
         probe_process: ProbeProcess::Current,
         dockerd_version: request.dockerd_version.map(str::to_owned),
+        prove: false,
         ..DoctorOptions::default()
     };
     let mut env: Vec<(OsString, OsString)> = request.env.to_vec();

@@ -82,6 +82,12 @@ pub struct DoctorOptions {
     /// the caller knows it: the doctor then predicts for that release and
     /// does not run `dockerd --version` (the runner knows every cell's).
     pub dockerd_version: Option<String>,
+    /// Say for each recommendation whether a shipped run proves it (reads
+    /// the embedded evidence: its reports, scenarios and the catalogue).
+    /// The in-cell doctor leaves the recommendations out instead: the cell's
+    /// own verdict is the evidence there, and the look-up would cost every
+    /// cell its share of parsing them.
+    pub prove: bool,
 }
 
 impl Default for DoctorOptions {
@@ -94,6 +100,7 @@ impl Default for DoctorOptions {
             probe_process: ProbeProcess::Child,
             versions: VersionQueries::All,
             dockerd_version: None,
+            prove: true,
         }
     }
 }
@@ -230,7 +237,21 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
     let mut assessment = assess(&env, &config);
     let with_flags = assess_with_flags(&env, &config, &assessment.recommended_flags);
     if let Some(problem) = config_problem {
-        assessment.checks.insert(0, daemon_json_check(&problem));
+        let check = daemon_json_check(&problem);
+        if let Some(fix) = &check.fix {
+            assessment.recommendations.push(super::recommend::unproven(
+                crate::report_format::doctor::RecommendationKind::Advice,
+                fix,
+                &check.name,
+                None,
+            ));
+        }
+        assessment.checks.insert(0, check);
+    }
+    if options.prove {
+        super::recommend::prove(&mut assessment.recommendations);
+    } else {
+        assessment.recommendations.clear();
     }
     DoctorReport {
         schema: SCHEMA.to_owned(),
@@ -240,6 +261,7 @@ pub fn examine(options: &DoctorOptions) -> DoctorReport {
         checks: assessment.checks,
         recommended_flags: assessment.recommended_flags,
         recommended_actions: assessment.recommended_actions,
+        recommendations: assessment.recommendations,
         prediction: assessment.prediction,
         prediction_with_recommended_flags: with_flags.prediction,
         elapsed_ms: millis(started.elapsed()),

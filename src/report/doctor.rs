@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use owo_colors::OwoColorize;
 
 use crate::report::styles::Styles;
-use crate::report_format::doctor::{DoctorReport, Prediction, Verdict};
+use crate::report_format::doctor::{DoctorReport, Prediction, Recommendation, Verdict};
 
 /// Writes the report as one pretty-printed JSON document.
 ///
@@ -60,7 +60,17 @@ pub fn write_text(report: &DoctorReport, styles: &Styles, out: &mut dyn Write) -
             signature.style(styles.dim),
         )?;
         if let Some(fix) = &check.fix {
-            writeln!(out, "{indent}{} {fix}", "fix:".style(styles.dim))?;
+            let from_check: Vec<&Recommendation> = report
+                .recommendations
+                .iter()
+                .filter(|r| r.checks.contains(&check.name))
+                .collect();
+            let label = if !from_check.is_empty() && from_check.iter().all(|r| r.proven) {
+                "fix (proven):"
+            } else {
+                "fix (unproven):"
+            };
+            writeln!(out, "{indent}{} {fix}", label.style(styles.dim))?;
         }
     }
     writeln!(out)?;
@@ -84,6 +94,7 @@ pub fn write_text(report: &DoctorReport, styles: &Styles, out: &mut dyn Write) -
             writeln!(out, "  - {action}")?;
         }
     }
+    write_recommendations(out, styles, &report.recommendations)?;
     write_prediction(out, styles, "prediction:", &report.prediction)?;
     if !report.recommended_flags.is_empty() {
         write_prediction(
@@ -92,6 +103,70 @@ pub fn write_text(report: &DoctorReport, styles: &Styles, out: &mut dyn Write) -
             "with the recommended flags:",
             &report.prediction_with_recommended_flags,
         )?;
+    }
+    Ok(())
+}
+
+/// Each recommendation with whether a real run proved it: the cell that
+/// applied it and the cell that failed without it, or where the advice
+/// comes from.
+fn write_recommendations(
+    out: &mut dyn Write,
+    styles: &Styles,
+    recommendations: &[Recommendation],
+) -> io::Result<()> {
+    if recommendations.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}",
+        "is each recommendation proven by a real run?".style(styles.bold)
+    )?;
+    let indent = " ".repeat(2 + 8 + 2);
+    for rec in recommendations {
+        let (word, style) = if rec.proven {
+            ("proven", styles.ok)
+        } else {
+            ("UNPROVEN", styles.warn)
+        };
+        writeln!(
+            out,
+            "  {:<8}  {} {}",
+            word.style(style),
+            format!("{}:", rec.kind.name()).style(styles.dim),
+            rec.text
+        )?;
+        match &rec.proof {
+            Some(proof) => {
+                let reached = match &proof.fixed_signature {
+                    Some(next) => format!("{}, past it to {next}", proof.fixed_outcome.name()),
+                    None => proof.fixed_outcome.name().to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{indent}applied verbatim ({}) by {}: {reached}",
+                    proof.change, proof.fixed_cell
+                )?;
+                writeln!(
+                    out,
+                    "{indent}without it {}: {}",
+                    proof.failed_cell, proof.failed_signature
+                )?;
+                writeln!(
+                    out,
+                    "{indent}{} {}",
+                    "report:".style(styles.dim),
+                    proof.report
+                )?;
+            }
+            None => writeln!(
+                out,
+                "{indent}{} {}",
+                "source:".style(styles.dim),
+                rec.source
+            )?,
+        }
     }
     Ok(())
 }
@@ -213,6 +288,35 @@ mod tests {
             ],
             recommended_flags: Vec::new(),
             recommended_actions: vec!["use a newer runsc".to_owned()],
+            recommendations: vec![
+                Recommendation {
+                    kind: RecommendationKind::Advice,
+                    text: "use a newer runsc".to_owned(),
+                    checks: vec!["devices-cgroup".to_owned()],
+                    signature: Some("devices-cgroup-missing".to_owned()),
+                    proven: false,
+                    proof: None,
+                    source: "the doctor's `devices-cgroup` check; advice in words".to_owned(),
+                },
+                Recommendation {
+                    kind: RecommendationKind::Flag,
+                    text: "--iptables=false".to_owned(),
+                    checks: vec!["iptables".to_owned()],
+                    signature: Some("iptables-nft-unsupported".to_owned()),
+                    proven: true,
+                    proof: Some(RecommendationProof {
+                        scenario: "s".to_owned(),
+                        report: "fixtures/evidence/s.json".to_owned(),
+                        change: "iptables_flag=doctor".to_owned(),
+                        fixed_cell: "s[iptables_flag=doctor]".to_owned(),
+                        fixed_outcome: Outcome::Ready,
+                        fixed_signature: None,
+                        failed_cell: "s[iptables_flag=none]".to_owned(),
+                        failed_signature: "iptables-nft-unsupported".to_owned(),
+                    }),
+                    source: "proven".to_owned(),
+                },
+            ],
             prediction: prediction.clone(),
             prediction_with_recommended_flags: prediction,
             elapsed_ms: 5,
@@ -229,11 +333,18 @@ mod tests {
             "dindcheck doctor: dockerd --iptables=false\n\
              \x20 ok         runtime         gVisor\n\
              \x20 WILL FAIL  devices-cgroup  absent  [devices-cgroup-missing]\n\
-             \x20                            fix: use a newer runsc\n\
+             \x20                            fix (unproven): use a newer runsc\n\
              \n\
              recommended dockerd flags: none needed\n\
              recommended changes to the sandbox:\n\
              \x20 - use a newer runsc\n\
+             is each recommendation proven by a real run?\n\
+             \x20 UNPROVEN  advice: use a newer runsc\n\
+             \x20           source: the doctor's `devices-cgroup` check; advice in words\n\
+             \x20 proven    flag: --iptables=false\n\
+             \x20           applied verbatim (iptables_flag=doctor) by s[iptables_flag=doctor]: ready\n\
+             \x20           without it s[iptables_flag=none]: iptables-nft-unsupported\n\
+             \x20           report: fixtures/evidence/s.json\n\
              prediction: dockerd will fail to start: devices-cgroup-missing\n"
         );
     }

@@ -32,12 +32,85 @@ pub struct DoctorReport {
     pub recommended_flags: Vec<String>,
     /// Changes to the sandbox no dockerd flag can make.
     pub recommended_actions: Vec<String>,
+    /// Every recommended flag, and every command or piece of advice in the
+    /// recommended actions, each with whether a shipped scenario's real run
+    /// proved it (absent from reports written before it existed, and empty
+    /// in a cell's report: the in-cell doctor does not look them up).
+    #[serde(default)]
+    pub recommendations: Vec<Recommendation>,
     /// What dockerd will do with the given command line.
     pub prediction: Prediction,
     /// What it would do with the recommended flags added.
     pub prediction_with_recommended_flags: Prediction,
     /// How long the doctor took, in milliseconds.
     pub elapsed_ms: u64,
+}
+
+/// What kind of change a [`Recommendation`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecommendationKind {
+    /// A dockerd flag, as one argument (`--iptables=false`).
+    Flag,
+    /// A shell command to run in the sandbox before dockerd starts.
+    Command,
+    /// Advice in words: nothing a cell can apply verbatim.
+    Advice,
+}
+
+impl RecommendationKind {
+    /// The word used in text output.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecommendationKind::Flag => "flag",
+            RecommendationKind::Command => "command",
+            RecommendationKind::Advice => "advice",
+        }
+    }
+}
+
+/// One thing the doctor recommends, and whether a real run proved it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// A flag, a command or advice.
+    pub kind: RecommendationKind,
+    /// The flag or command verbatim (what a user would paste), or the
+    /// advice's sentence.
+    pub text: String,
+    /// The checks that recommend it (their `fix` is this or contains it).
+    pub checks: Vec<String>,
+    /// The failure it is meant to get dockerd past, when the check named one.
+    pub signature: Option<String>,
+    /// Whether a shipped scenario's cell applied exactly `text` and got past
+    /// `signature` where the same configuration without it failed with it.
+    pub proven: bool,
+    /// The two cells, when proven.
+    pub proof: Option<RecommendationProof>,
+    /// Where the recommendation comes from: for an unproven one, the check's
+    /// reasoning, and why no run proves it.
+    pub source: String,
+}
+
+/// The cells of a shipped scenario's real run that prove a recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationProof {
+    /// The scenario (`scenarios/<name>.yaml`).
+    pub scenario: String,
+    /// The committed report of its run (`fixtures/evidence/<name>.json`).
+    pub report: String,
+    /// The axis and value that applied the recommendation (`axis=value`).
+    pub change: String,
+    /// The cell that applied it verbatim.
+    pub fixed_cell: String,
+    /// How far that cell got.
+    pub fixed_outcome: Outcome,
+    /// The failure that cell stopped at instead, if it did not reach
+    /// readiness (one later in dockerd's start-up).
+    pub fixed_signature: Option<String>,
+    /// The same configuration without it.
+    pub failed_cell: String,
+    /// The failure that cell stopped at.
+    pub failed_signature: String,
 }
 
 /// How a check came out.

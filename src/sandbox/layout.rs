@@ -124,6 +124,7 @@ pub fn agent_spec(cell: &Cell, paths: &CellPaths, mounts_from_sandbox: bool) -> 
         socket: paths.socket.clone(),
         cgroups: s.cgroups.clone(),
         mounts_from_sandbox,
+        setup: s.setup.clone(),
         userns: s.userns,
         dockerd_argv: argv,
         env,

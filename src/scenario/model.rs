@@ -36,6 +36,11 @@ pub struct ScenarioFile {
     /// the user's own `config.json`.
     #[serde(default)]
     pub oci: Option<OciBase>,
+    /// Shell commands every cell runs inside the sandbox, in order, after
+    /// the cgroup layout is mounted and before dockerd starts (each with
+    /// `/bin/sh -c`); a command that fails makes the cell an `error`.
+    #[serde(default)]
+    pub setup: Vec<SetupCommand>,
     /// The dockerd binary and the arguments every cell gets.
     #[serde(default)]
     pub dockerd: DockerdSection,
@@ -441,6 +446,10 @@ pub struct ValueSpec {
     /// Replaces the cgroup layout.
     #[serde(default)]
     pub cgroups: Option<CgroupLayout>,
+    /// Shell commands run inside the sandbox before dockerd starts, after
+    /// the scenario's own `setup` (each with `/bin/sh -c`, in order).
+    #[serde(default)]
+    pub setup: Vec<SetupCommand>,
     /// Added to dockerd's environment.
     #[serde(default)]
     pub env: IndexMap<String, String>,
@@ -457,6 +466,43 @@ pub struct ValueSpec {
     /// in the Debian runsc releases).
     #[serde(default)]
     pub packet_write: bool,
+}
+
+/// A shell command a cell runs inside the sandbox before dockerd starts,
+/// as written (`/bin/sh -c` gets exactly this text). Deserialised by hand,
+/// so that a blank or non-text command gets serde_yaml's `line:column`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SetupCommand(pub String);
+
+impl fmt::Display for SetupCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SetupCommand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CommandVisitor;
+        impl Visitor<'_> for CommandVisitor {
+            type Value = SetupCommand;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a shell command (text, run with /bin/sh -c)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SetupCommand, E> {
+                if v.trim().is_empty() {
+                    return Err(E::custom(
+                        "a setup command may not be blank; write the shell command to run",
+                    ));
+                }
+                if v.contains('\0') {
+                    return Err(E::custom("a setup command may not contain a NUL byte"));
+                }
+                Ok(SetupCommand(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(CommandVisitor)
+    }
 }
 
 /// One axis as written: either a list of labels (a built-in axis gives them

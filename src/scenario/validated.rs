@@ -70,6 +70,8 @@ pub struct Scenario {
     pub cgroups: CgroupLayout,
     /// The default OCI bundle base (`runsc-oci` cells).
     pub oci: OciBase,
+    /// Shell commands every cell runs in the sandbox before dockerd.
+    pub setup: Vec<String>,
     /// The default dockerd binary.
     pub dockerd: String,
     /// Arguments for every dockerd.
@@ -308,6 +310,7 @@ pub fn validate(
         runsc_flags: file.runsc.flags,
         cgroups: file.cgroups.unwrap_or_default(),
         oci,
+        setup: file.setup.into_iter().map(|c| c.0).collect(),
         dockerd: file.dockerd.binary,
         dockerd_args: file.dockerd.args,
         dockerd_env: file.dockerd.env,
@@ -462,7 +465,7 @@ fn shorthand_value(axis: &str, label: &str) -> Result<AxisValue, String> {
             return Err(format!(
                 "axis `{axis}` has no built-in meaning, so a list of values says nothing; \
                  write a map from value to settings (dockerd_args, runsc_args, dockerd, runsc, \
-                 containerd, runc, cgroups, env, userns, oci), or use a built-in axis: {}",
+                 containerd, runc, cgroups, setup, env, userns, oci), or use a built-in axis: {}",
                 known.join(", ")
             ));
         }
