@@ -210,6 +210,9 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("containerd", S, F::Containerd),
     ("libcontainerd", S, F::Containerd),
     ("grpc", G, F::Containerd),
+    ("required plugin", S, F::Containerd),
+    ("io.containerd.", S, F::Containerd),
+    ("meta.db", S, F::Containerd),
     // storage
     ("graphdriver", S, F::Storage),
     ("graph driver", S, F::Storage),
@@ -237,6 +240,24 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("layer", S, F::Storage),
     ("boltdb", S, F::Storage),
     ("metadata database", S, F::Storage),
+    ("parent snapshot", S, F::Storage),
+    ("extraction snapshot", S, F::Storage),
+    ("containerd-mount", S, F::Storage),
+    ("backing filesystem", S, F::Storage),
+    ("backingfs", S, F::Storage),
+    ("project quota", S, F::Storage),
+    ("pquota", S, F::Storage),
+    ("ftype", S, F::Storage),
+    ("max depth exceeded", S, F::Storage),
+    ("mount program", S, F::Storage),
+    ("mount propagation", S, F::Storage),
+    ("root propagation", S, F::Storage),
+    ("shared mount", S, F::Storage),
+    ("data root", S, F::Storage),
+    ("daemon root", S, F::Storage),
+    ("wrong filesystem", S, F::Storage),
+    ("xattr", G, F::Storage),
+    ("snapshot", G, F::Storage),
     ("overlay", G, F::Storage),
     ("mount", G, F::Storage),
     ("filesystem", G, F::Storage),
@@ -349,6 +370,22 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("nsenter", S, F::Runtime),
     ("nsexec", S, F::Runtime),
     ("runtime spec", S, F::Runtime),
+    ("youki", S, F::Runtime),
+    ("kata", S, F::Runtime),
+    ("sysbox", S, F::Runtime),
+    ("init-p", S, F::Runtime),
+    ("init preliminary setup", S, F::Runtime),
+    ("cloned binary", S, F::Runtime),
+    ("oom-killed", S, F::Runtime),
+    ("passwd file", S, F::Runtime),
+    ("log.json", S, F::Runtime),
+    ("exec fifo", S, F::Runtime),
+    ("rlimit", S, F::Runtime),
+    ("ulimit", S, F::Runtime),
+    ("ttrpc", S, F::Runtime),
+    ("io.containerd.runc", S, F::Runtime),
+    ("task", G, F::Runtime),
+    ("bundle", G, F::Runtime),
     ("hook", G, F::Runtime),
     ("entrypoint", G, F::Runtime),
     // sandbox
@@ -359,6 +396,12 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("systrap", S, F::Sandbox),
     ("cannot create sandbox", S, F::Sandbox),
     ("waiting for sandbox", S, F::Sandbox),
+    ("creating loader", S, F::Sandbox),
+    ("setting up root fs", S, F::Sandbox),
+    ("nvproxy", S, F::Sandbox),
+    ("urpc", S, F::Sandbox),
+    ("chroot", G, F::Sandbox),
+    ("ptrace", G, F::Sandbox),
     ("sandbox", G, F::Sandbox),
     // kernel
     ("modprobe", S, F::Kernel),
@@ -371,6 +414,16 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("upgrade your kernel", S, F::Kernel),
     ("function not implemented", S, F::Kernel),
     ("kernel version", S, F::Kernel),
+    ("sysctl", S, F::Kernel),
+    ("/proc/sys", G, F::Kernel),
+    ("memfd", S, F::Kernel),
+    ("time namespace", S, F::Kernel),
+    ("/dev/fuse", S, F::Kernel),
+    ("modprobe fuse", S, F::Kernel),
+    ("unknown filesystem type", S, F::Kernel),
+    ("config_", S, F::Kernel),
+    ("bpf", G, F::Kernel),
+    ("no such device", G, F::Kernel),
     ("kernel", G, F::Kernel),
     ("module", G, F::Kernel),
     // image
@@ -385,6 +438,17 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("dockerfile", S, F::Image),
     ("failed to solve", S, F::Image),
     ("pulling", S, F::Image),
+    ("docker load", S, F::Image),
+    ("archive/tar", S, F::Image),
+    ("tar header", S, F::Image),
+    ("tar file", S, F::Image),
+    ("diff id", S, F::Image),
+    ("content digest", S, F::Image),
+    ("commit digest", S, F::Image),
+    ("no such image", S, F::Image),
+    ("layer verification", S, F::Image),
+    ("failed to unpack", S, F::Image),
+    ("unpack", G, F::Image),
     ("image", G, F::Image),
     ("pull", G, F::Image),
     ("push", G, F::Image),
@@ -465,6 +529,30 @@ mod tests {
     )]
     #[case::none("something went wrong: exit status 1", None)]
     #[case::words_start_at_a_boundary("version 1.1 is not supported", None)]
+    #[case::a_snapshot_chain(
+        "failed to solve: parent snapshot sha256:0f1e does not exist: not found",
+        Some(Family::Storage)
+    )]
+    #[case::runc_init_died(
+        "unable to start container process: waiting for init preliminary setup: EOF",
+        Some(Family::Runtime)
+    )]
+    #[case::a_sysctl_in_runc(
+        "runc create failed: sysctl \"vm.swappiness\" is not in a separate kernel namespace",
+        Some(Family::Kernel)
+    )]
+    #[case::the_gofer_root(
+        "FATAL ERROR: Error setting up root FS: mounting \"/data\": no such file or directory",
+        Some(Family::Sandbox)
+    )]
+    #[case::a_broken_archive(
+        "Error processing tar file(exit status 1): unexpected EOF",
+        Some(Family::Image)
+    )]
+    #[case::containerd_metadata(
+        "containerd: failed to open meta.db: timeout",
+        Some(Family::Containerd)
+    )]
     fn family_of_words(#[case] text: &str, #[case] want: Option<Family>) {
         assert_eq!(Family::of_words(text), want, "{text}");
     }
