@@ -169,6 +169,17 @@ impl SignatureSet {
     /// The index of the first entry matching `text`, or the words a
     /// wrapper's line carries in `embedded`.
     pub(super) fn match_index(&self, text: &str, embedded: Option<&str>) -> Option<usize> {
+        if let Some(inner) = embedded
+            && lies_within(inner, text)
+        {
+            // Every literal of the carried words is in the line: one search
+            // names the candidates of both, and the first candidate that
+            // matches either is the first entry of both.
+            return self.prefilter.first(text, |entry| {
+                let regex = self.regex(entry);
+                regex.is_match(text) || regex.is_match(inner)
+            });
+        }
         let first = self.first_match(text);
         let inner = embedded.and_then(|e| self.first_match(e));
         match (first, inner) {
@@ -200,6 +211,12 @@ impl SignatureSet {
         let embedded = frame.embedded.map(|e| e.text());
         self.match_index(text, embedded.as_deref())
     }
+}
+
+/// Whether `part` is a slice of `whole` (not a copy of some of its text).
+fn lies_within(part: &str, whole: &str) -> bool {
+    let (part_at, whole_at) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+    part_at >= whole_at && part_at + part.len() <= whole_at + whole.len()
 }
 
 #[cfg(test)]
@@ -333,6 +350,14 @@ mod tests {
     }
 
     #[test]
+    fn only_a_slice_of_the_line_lies_within_it() {
+        let line = String::from("error=\"boom\"");
+        let copy = String::from("boom");
+        assert!(lies_within(&line[7..11], &line) && lies_within(&line, &line));
+        assert!(!lies_within(&copy, &line));
+    }
+
+    #[test]
     fn the_builtin_catalogue_passes_every_check() {
         // `builtin()` only reads the embedded entries; this is the check it
         // relies on: every entry passes `check_entry` and compiles.
@@ -379,13 +404,22 @@ mod tests {
             let log = std::fs::read_to_string(path).unwrap();
             for line in log.lines() {
                 let frame = logline::frame(line);
-                let embedded = frame.embedded.map(|e| e.text().into_owned());
+                let embedded = frame.embedded.map(|e| e.text());
+                let mut wants = Vec::new();
                 for text in std::iter::once(line).chain(embedded.as_deref()) {
                     let want = reference.matches(text).into_iter().next();
                     assert_eq!(set.first_match(text), want, "{}: {text}", path.display());
+                    wants.extend(want);
                     lines += 1;
                     matched += usize::from(want.is_some());
                 }
+                // Carried words borrowed from the line share its search.
+                assert_eq!(
+                    set.match_index(line, embedded.as_deref()),
+                    wants.into_iter().min(),
+                    "{}: {line}",
+                    path.display()
+                );
             }
         }
         // The fixtures exercise both sides.
