@@ -5,6 +5,15 @@
 #
 #   scripts/bench-triage.sh [RUNS]          (default 5 runs each)
 #   SIZE_MIB=64 scripts/bench-triage.sh 3   (a smaller log)
+#   BASELINE=/path/to/old/dindcheck SIZE_MIB=256 scripts/bench-triage.sh 10
+#                                           (this build against another one)
+#   GREP=0 …                                (leave grep out)
+#
+# With BASELINE, both binaries run in one hyperfine call (interleaved, so
+# load from other work falls on both alike; build the baseline with
+# `cargo build --release` too), and the script prints the ratio of their
+# median wall times and of their CPU times (user + system, which load
+# inflates less), and both peak RSS figures.
 #
 # The log is built from the real healthy dockerd logs in fixtures/logs/ready/
 # (logrus lines, harmless warnings and overlay-fallback errors) with fresh
@@ -16,6 +25,8 @@ cd "$(dirname "$0")/.."
 
 RUNS=${1:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
+BASELINE=${BASELINE:-}
+GREP=${GREP:-1}
 # The generated logs are kept between runs in a private cache directory, not
 # under a fixed /tmp path that another user could have planted first.
 WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/dindcheck/triage-bench}
@@ -29,6 +40,10 @@ done
 
 cargo build --release --quiet
 BIN=$PWD/target/release/dindcheck
+if [ -n "$BASELINE" ]; then
+    BASELINE=$(realpath "$BASELINE")
+    [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 3; }
+fi
 mkdir -p -m 0700 "$WORK"
 
 # A log of at least $1 MiB: template lines with new timestamps, then the fatal line.
@@ -73,24 +88,44 @@ echo "log: $LOG ($(du -h "$LOG" | cut -f1), $(wc -l <"$LOG") lines); patterns: $
 verdict=$("$BIN" triage --format json "$LOG" | awk -F'"' '/"signature":/ { print $4; exit }')
 echo "triage names: $verdict"
 [ "$verdict" = iptables-nft-unsupported ] || { echo "unexpected verdict" >&2; exit 1; }
-echo "grep -E -f matches $(LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") lines"
+commands=(-n triage "$BIN triage $LOG >/dev/null")
+if [ -n "$BASELINE" ]; then
+    base_verdict=$("$BASELINE" triage --format json "$LOG" | awk -F'"' '/"signature":/ { print $4; exit }')
+    echo "baseline $BASELINE names: $base_verdict"
+    commands+=(-n baseline "$BASELINE triage $LOG >/dev/null")
+fi
+if [ "$GREP" != 0 ]; then
+    echo "grep -E -f matches $(LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") lines"
+    # grep writing to /dev/null stops at the first match, so count instead
+    # (-c reads the whole file, as triage does).
+    commands+=(-n "grep (LC_ALL=C)" "LC_ALL=C grep -c -E -f $PATTERNS $LOG >/dev/null"
+        -n "grep (C.UTF-8)" "LC_ALL=C.UTF-8 grep -c -E -f $PATTERNS $LOG >/dev/null")
+fi
 
-# grep writing to /dev/null stops at the first match, so count instead (-c
-# reads the whole file, as triage does).
-hyperfine --warmup 1 --runs "$RUNS" --export-csv "$WORK/hyperfine.csv" \
-    -n triage "$BIN triage $LOG >/dev/null" \
-    -n "grep (LC_ALL=C)" "LC_ALL=C grep -c -E -f $PATTERNS $LOG >/dev/null" \
-    -n "grep (C.UTF-8)" "LC_ALL=C.UTF-8 grep -c -E -f $PATTERNS $LOG >/dev/null"
+hyperfine --warmup 1 --runs "$RUNS" --export-csv "$WORK/hyperfine.csv" "${commands[@]}"
 
-awk -F, 'NR > 1 { median[$1] = $4 }
+# hyperfine's CSV: command,mean,stddev,median,user,system,min,max (user and
+# system are means).
+awk -F, -v mib="$SIZE_MIB" 'NR > 1 { median[$1] = $4; cpu[$1] = $5 + $6 }
     END {
-        for (g in median) if (g != "triage")
-            printf "median %-16s %7.3f s, triage %7.3f s: triage takes %.2f× grep'"'"'s time (%.0f MiB/s vs %.0f MiB/s)\n",
-                g, median[g], median["triage"], median["triage"] / median[g],
-                '"$SIZE_MIB"' / median["triage"], '"$SIZE_MIB"' / median[g]
+        t = median["triage"]
+        for (g in median) if (g != "triage") {
+            if (g == "baseline")
+                printf "median baseline %7.3f s (%.0f MiB/s), triage %7.3f s (%.0f MiB/s): triage/baseline %.3f; CPU (user+sys, mean) baseline %.3f s, triage %.3f s: %.3f\n",
+                    median[g], mib / median[g], t, mib / t, t / median[g], cpu[g], cpu["triage"], cpu["triage"] / cpu[g]
+            else
+                printf "median %-16s %7.3f s, triage %7.3f s: triage takes %.2f× grep'"'"'s time (%.0f MiB/s vs %.0f MiB/s)\n",
+                    g, median[g], t, t / median[g], mib / t, mib / median[g]
+        }
     }' "$WORK/hyperfine.csv"
 
 peak() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ { print $2 }'; }
 echo "peak RSS: triage ${SIZE_MIB} MiB log $(peak "$BIN" triage "$LOG") KiB," \
-    "triage 1 MiB log $(peak "$BIN" triage "$SMALL") KiB," \
-    "grep ${SIZE_MIB} MiB log $(peak env LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") KiB"
+    "triage 1 MiB log $(peak "$BIN" triage "$SMALL") KiB"
+if [ -n "$BASELINE" ]; then
+    echo "peak RSS: baseline ${SIZE_MIB} MiB log $(peak "$BASELINE" triage "$LOG") KiB," \
+        "baseline 1 MiB log $(peak "$BASELINE" triage "$SMALL") KiB"
+fi
+if [ "$GREP" != 0 ]; then
+    echo "peak RSS: grep ${SIZE_MIB} MiB log $(peak env LC_ALL=C grep -c -E -f "$PATTERNS" "$LOG") KiB"
+fi

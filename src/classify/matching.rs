@@ -1,16 +1,17 @@
 //! The compiled catalogue: [`SignatureSet`] turns checked entries into a
-//! `RegexSet` (plus one `Regex` per entry and a literal prefilter) and
-//! answers which entry, first by precedence, matches a line or a message.
-//! The built-in catalogue is compiled once per process ([`SignatureSet::shared`]).
+//! literal prefilter and one `Regex` per entry (compiled when a line first
+//! needs it) and answers which entry, first by precedence, matches a line
+//! or a message. The built-in catalogue is compiled once per process
+//! ([`SignatureSet::shared`]).
 //!
 //! It must not choose which line of a log is fatal (that is `stream.rs`),
 //! and it must not import from `stream.rs`; the entries and their checks
 //! come from `catalogue.rs`.
 
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{
@@ -24,11 +25,13 @@ use super::prefilter::Prefilter;
 #[derive(Debug, Clone)]
 pub struct SignatureSet {
     entries: Vec<SignatureEntry>,
-    regexes: Vec<Regex>,
-    set: RegexSet,
-    /// Literals of which every pattern needs one; `None` when some
-    /// pattern needs none (then every candidate line runs the set).
-    prefilter: Option<Prefilter>,
+    /// Each entry's pattern, compiled the first time a line contains one
+    /// of its literals: most entries never meet a line that could match,
+    /// and two hundred compiled patterns cost more memory and start-up time
+    /// than reading a log.
+    regexes: Vec<OnceLock<Regex>>,
+    /// Which entries a line could match, from the literals each needs.
+    prefilter: Prefilter,
 }
 
 /// How a log was classified.
@@ -50,7 +53,12 @@ pub struct Classification {
 impl SignatureSet {
     /// The catalogue shipped inside the binary.
     pub fn builtin() -> SignatureSet {
-        SignatureSet::parse(Path::new("src/signatures.yaml"), BUILTIN)
+        // The embedded entries pass every check and their patterns compile
+        // (`the_builtin_catalogue_passes_every_check`): here they are only
+        // read, and each pattern is compiled when first needed.
+        let path = Path::new("src/signatures.yaml");
+        parse_entries(path, BUILTIN)
+            .and_then(|entries| SignatureSet::from_entries(path, BUILTIN, Vec::new(), entries))
             .expect("the embedded catalogue is valid (tested by classify::matching::tests)")
     }
 
@@ -94,9 +102,10 @@ impl SignatureSet {
     }
 
     /// Checks and compiles `checked` (from `path`, whose `text` is used to
-    /// point at errors), followed by `trusted` entries already checked.
-    /// Each entry is checked, then its pattern compiled, before the next
-    /// one: the first error in the file is the one reported.
+    /// point at errors), followed by `trusted` entries already checked,
+    /// whose patterns are compiled when first needed. Each checked entry is
+    /// checked, then its pattern compiled, before the next one: the first
+    /// error in the file is the one reported.
     fn from_entries(
         path: &Path,
         text: &str,
@@ -113,32 +122,15 @@ impl SignatureSet {
                 id: entry.id.clone(),
                 source,
             })?;
-            regexes.push(regex);
+            regexes.push(OnceLock::from(regex));
         }
-        for entry in &trusted {
-            let regex = Regex::new(&entry.pattern).map_err(|source| CatalogueError::Pattern {
-                path: name.clone(),
-                position: None,
-                id: entry.id.clone(),
-                source,
-            })?;
-            regexes.push(regex);
-        }
+        regexes.resize_with(checked.len() + trusted.len(), OnceLock::new);
         let mut entries = checked;
         entries.extend(trusted);
-        let set = RegexSet::new(entries.iter().map(|e| &e.pattern)).map_err(|source| {
-            CatalogueError::Pattern {
-                path: name.clone(),
-                position: None,
-                id: "(set)".to_owned(),
-                source,
-            }
-        })?;
         let prefilter = Prefilter::new(entries.iter().map(|e| e.pattern.as_str()));
         Ok(SignatureSet {
             entries,
             regexes,
-            set,
             prefilter,
         })
     }
@@ -160,9 +152,7 @@ impl SignatureSet {
 
     /// The first entry (by precedence) whose pattern matches `line`.
     pub fn match_line(&self, line: &str) -> Option<&SignatureEntry> {
-        let first = self.set.matches(line).into_iter().next()?;
-        debug_assert!(self.regexes[first].is_match(line));
-        Some(&self.entries[first])
+        Some(&self.entries[self.first_match(line)?])
     }
 
     /// Classifies one message (a container start error from the API).
@@ -179,23 +169,40 @@ impl SignatureSet {
     /// The index of the first entry matching `text`, or the words a
     /// wrapper's line carries in `embedded`.
     pub(super) fn match_index(&self, text: &str, embedded: Option<&str>) -> Option<usize> {
-        // Most error lines match nothing: a literal scan (SIMD) rules most
-        // of them out, and a yes/no scan is cheaper than asking which
-        // entries matched.
-        let first_of = |t: &str| {
-            let possible = self.prefilter.as_ref().is_none_or(|p| p.may_match(t));
-            if possible && self.set.is_match(t) {
-                self.set.matches(t).into_iter().next()
-            } else {
-                None
-            }
-        };
-        let first = first_of(text);
-        let inner = embedded.and_then(first_of);
+        if let Some(inner) = embedded
+            && lies_within(inner, text)
+        {
+            // Every literal of the carried words is in the line: one search
+            // names the candidates of both, and the first candidate that
+            // matches either is the first entry of both.
+            return self.prefilter.first(text, |entry| {
+                let regex = self.regex(entry);
+                regex.is_match(text) || regex.is_match(inner)
+            });
+        }
+        let first = self.first_match(text);
+        let inner = embedded.and_then(|e| self.first_match(e));
         match (first, inner) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The index of the first entry (by precedence) whose pattern matches
+    /// `text`. Most lines contain no entry's literals and run no pattern;
+    /// the others run only the patterns of the entries whose literals they
+    /// contain, in precedence order, until one matches.
+    fn first_match(&self, text: &str) -> Option<usize> {
+        self.prefilter
+            .first(text, |entry| self.regex(entry).is_match(text))
+    }
+
+    /// The compiled pattern of entry `index`.
+    fn regex(&self, index: usize) -> &Regex {
+        self.regexes[index].get_or_init(|| {
+            Regex::new(&self.entries[index].pattern)
+                .expect("the built-in patterns compile (tested), and others compiled when checked")
+        })
     }
 
     /// The index of the first entry matching a framed line.
@@ -204,6 +211,12 @@ impl SignatureSet {
         let embedded = frame.embedded.map(|e| e.text());
         self.match_index(text, embedded.as_deref())
     }
+}
+
+/// Whether `part` is a slice of `whole` (not a copy of some of its text).
+fn lies_within(part: &str, whole: &str) -> bool {
+    let (part_at, whole_at) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+    part_at >= whole_at && part_at + part.len() <= whole_at + whole.len()
 }
 
 #[cfg(test)]
@@ -337,16 +350,82 @@ mod tests {
     }
 
     #[test]
+    fn only_a_slice_of_the_line_lies_within_it() {
+        let line = String::from("error=\"boom\"");
+        let copy = String::from("boom");
+        assert!(lies_within(&line[7..11], &line) && lies_within(&line, &line));
+        assert!(!lies_within(&copy, &line));
+    }
+
+    #[test]
+    fn the_builtin_catalogue_passes_every_check() {
+        // `builtin()` only reads the embedded entries; this is the check it
+        // relies on: every entry passes `check_entry` and compiles.
+        let checked = SignatureSet::parse(Path::new("src/signatures.yaml"), BUILTIN).unwrap();
+        assert_eq!(checked.entries(), SignatureSet::builtin().entries());
+        assert!(checked.regexes.iter().all(|r| r.get().is_some()));
+    }
+
+    #[test]
     fn the_builtin_catalogue_has_a_literal_prefilter() {
-        // Every pattern must require a literal of 3 bytes or more, or the
-        // prefilter is off and every error line runs the whole set.
+        // Every pattern must require a literal of 3 bytes or more, or its
+        // entry is a candidate on every line and runs its pattern on each.
         let weak: Vec<&str> = SignatureSet::shared()
             .entries()
             .iter()
-            .filter(|e| Prefilter::new([e.pattern.as_str()].into_iter()).is_none())
+            .filter(|e| Prefilter::new([e.pattern.as_str()].into_iter()).has_unfiltered())
             .map(|e| e.id.as_str())
             .collect();
         assert_eq!(weak, Vec::<&str>::new());
-        assert!(SignatureSet::shared().prefilter.is_some());
+    }
+
+    /// Every line of every fixture log, and the words its frame carries:
+    /// the prefilter and the per-entry patterns name the same entry as the
+    /// whole catalogue as one `RegexSet` (the first of its matches).
+    #[test]
+    fn the_prefilter_names_the_entry_a_regex_set_names() {
+        let set = SignatureSet::builtin();
+        let reference = regex::RegexSet::new(set.entries().iter().map(|e| &e.pattern)).unwrap();
+        let mut logs: Vec<std::path::PathBuf> = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from("fixtures/logs")];
+        while let Some(dir) = dirs.pop() {
+            for item in std::fs::read_dir(&dir).unwrap() {
+                let path = item.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    logs.push(path);
+                }
+            }
+        }
+        let mut lines = 0;
+        let mut matched = 0;
+        for path in &logs {
+            let log = std::fs::read_to_string(path).unwrap();
+            for line in log.lines() {
+                let frame = logline::frame(line);
+                let embedded = frame.embedded.map(|e| e.text());
+                let mut wants = Vec::new();
+                for text in std::iter::once(line).chain(embedded.as_deref()) {
+                    let want = reference.matches(text).into_iter().next();
+                    assert_eq!(set.first_match(text), want, "{}: {text}", path.display());
+                    wants.extend(want);
+                    lines += 1;
+                    matched += usize::from(want.is_some());
+                }
+                // Carried words borrowed from the line share its search.
+                assert_eq!(
+                    set.match_index(line, embedded.as_deref()),
+                    wants.into_iter().min(),
+                    "{}: {line}",
+                    path.display()
+                );
+            }
+        }
+        // The fixtures exercise both sides.
+        assert!(
+            matched >= set.entries().len() && lines > 2 * matched,
+            "{matched} of {lines}"
+        );
     }
 }

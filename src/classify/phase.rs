@@ -14,7 +14,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::packed;
+use aho_corasick::{Span, packed};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
@@ -53,14 +53,25 @@ static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
 });
 static HANDLER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"Handler for "));
-static READY: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
-    [
-        memmem::Finder::new(b"API listen on "),
-        memmem::Finder::new(b"Daemon has completed initialization"),
-        memmem::Finder::new(b"docker daemon is ready"),
-        memmem::Finder::new(b"Docker Application Container Engine"),
-    ]
+/// The words of readiness, found in one packed (SIMD) pass: every info
+/// line of a log is searched for them, and four separate scans cost a
+/// tenth of triage's time. systemd's unit words ([`UNIT_READY`]) come last.
+static READY: LazyLock<packed::Searcher> = LazyLock::new(|| {
+    packed::Config::new()
+        .builder()
+        .extend([
+            "API listen on ",
+            "Daemon has completed initialization",
+            "docker daemon is ready",
+            UNIT_READY,
+        ])
+        .build()
+        .expect("a few literals build a packed searcher")
 });
+/// systemd's words for the unit, which say it is ready after `Started `.
+const UNIT_READY: &str = "Docker Application Container Engine";
+/// The index of [`UNIT_READY`] among the words of readiness.
+const UNIT_READY_INDEX: usize = 3;
 
 /// Whether `line` reports a failed container start: the runtime's or
 /// containerd's words, or the API handler of a container start, create or
@@ -124,16 +135,24 @@ pub fn says_unit_failed(line: &str) -> bool {
 /// completed initialization`, a supervisor's `docker daemon is ready`, or
 /// systemd's `Started … Docker Application Container Engine`.
 pub fn says_ready(line: &str) -> bool {
-    let bytes = line.as_bytes();
-    let [listen, initialized, wrapper, unit] = &*READY;
-    if listen.find(bytes).is_some()
-        || initialized.find(bytes).is_some()
-        || wrapper.find(bytes).is_some()
-    {
-        return true;
+    // Every place one of the words occurs, leftmost first: dockerd's and a
+    // supervisor's words anywhere say it; systemd's only when `Started `
+    // comes before their first occurrence.
+    let mut unit_seen = false;
+    let mut from = 0;
+    while let Some(found) = READY.find_in(line, Span::from(from..line.len())) {
+        if found.pattern().as_usize() != UNIT_READY_INDEX {
+            return true;
+        }
+        if !unit_seen {
+            unit_seen = true;
+            if line[..found.start()].contains("Started ") {
+                return true;
+            }
+        }
+        from = found.start() + 1;
     }
-    unit.find(bytes)
-        .is_some_and(|at| line[..at].contains("Started "))
+    false
 }
 
 #[cfg(test)]
@@ -179,6 +198,14 @@ mod tests {
     )]
     #[case::systemd_failed(
         "Nov 28 19:09:29 h systemd[1]: Failed to start Docker Application Container Engine.",
+        false
+    )]
+    #[case::unit_words_then_listen(
+        "Docker Application Container Engine; then: API listen on /run/docker.sock",
+        true
+    )]
+    #[case::started_only_before_a_later_unit_mention(
+        "Docker Application Container Engine. Started Docker Application Container Engine.",
         false
     )]
     fn readiness(#[case] line: &str, #[case] want: bool) {

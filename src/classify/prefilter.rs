@@ -1,74 +1,330 @@
-//! The literal prefilter in front of the catalogue's `RegexSet`: literals
-//! such that any line some pattern matches contains at least one of them,
-//! found with packed (Teddy, SIMD) searches, so most lines are ruled out at
-//! memory speed and never reach the set.
+//! The literal prefilter in front of the catalogue's patterns: for each
+//! entry, literals one of which every line its pattern matches contains
+//! (its needles), and a search that names the entries a line could match
+//! (its candidates). A line runs only its candidates' patterns, and a line
+//! that contains no needle runs none.
 //!
-//! The regex crate's own prefilter for a set this size falls back to a
-//! byte-at-a-time automaton; literals required anywhere in a pattern are
-//! longer and fewer. It must not decide what a match means (that is
-//! `matching.rs`).
+//! Two hundred entries have some six hundred needles: too many for one
+//! packed (Teddy, SIMD) search, which verifies ever more false candidates
+//! as it holds more, and an Aho-Corasick automaton over all of them runs a
+//! byte at a time through megabytes of table. So the search looks for
+//! anchors instead: four-byte pieces of the needles, each needle holding
+//! one, chosen greedily to cover the most needles with pieces that are
+//! rare in healthy dockerd logs (about a hundred pieces cover them all).
+//! Every place an anchor occurs is verified against the needles anchored
+//! there. Which pieces are chosen only decides the speed, never the result:
+//! a needle's anchor occurs wherever the needle does.
+//!
+//! It must not decide what a match means (that is `matching.rs`).
 
-use aho_corasick::packed;
+use std::collections::{BTreeMap, HashMap};
+
+use aho_corasick::{Span, packed};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Literals shorter than this make a prefilter that rules out too little.
 const MIN_NEEDLE: usize = 3;
-/// Needles per packed searcher: Teddy verifies fewer false candidates with
-/// fewer patterns per bucket, and refuses more than 128.
-const CHUNK: usize = 64;
 /// The most strings a finite part of a pattern may expand to (`[Ff]ailed
 /// to \\?"` is four) before it is treated as unknown text.
 const MAX_EXPANSION: usize = 16;
+/// Candidates kept on the stack; a line with more spills to the heap.
+const INLINE: usize = 16;
+/// The length of an anchor (a needle shorter than this is its own).
+const ANCHOR: usize = 4;
+/// Anchors per packed searcher: Teddy verifies fewer false candidates with
+/// fewer patterns per bucket, and refuses more than 128.
+const CHUNK: usize = 64;
+/// Healthy dockerd logs (real and source-written, text and JSON): anchors
+/// that occur in them less often are preferred. A model of ordinary log
+/// text for speed only.
+const HEALTHY: [&str; 3] = [
+    include_str!("../../fixtures/logs/ready/dockerd-20.10-native.log"),
+    include_str!("../../fixtures/logs/ready/dockerd-26.1-runsc-20240729.log"),
+    include_str!("../../fixtures/logs/ready/dockerd-26.1-json-from-source.log"),
+];
 
-/// Packed searches over the needles of a set of patterns.
+/// Packed searches for the anchors of every entry's needles, and the
+/// entries each needle stands for.
 #[derive(Debug, Clone)]
 pub(super) struct Prefilter {
+    /// The anchors, [`CHUNK`] to a searcher.
     searchers: Vec<packed::Searcher>,
+    /// For anchor `i` (over all searchers), the needles that may begin
+    /// `offset` bytes before it: `anchored[at[i]..at[i + 1]]`.
+    anchored: Vec<Anchored>,
+    at: Vec<u32>,
+    /// Every needle.
+    needles: Vec<Vec<u8>>,
+    /// The entries that need needle `i`: `owners[starts[i]..starts[i + 1]]`.
+    owners: Vec<u32>,
+    starts: Vec<u32>,
+    /// Entries that require no literal of at least [`MIN_NEEDLE`] bytes:
+    /// candidates on every line.
+    unfiltered: Vec<u32>,
 }
 
 impl Prefilter {
-    /// The prefilter for `patterns`, or `None` when some pattern requires
-    /// no literal of at least [`MIN_NEEDLE`] bytes (then every line must
-    /// run the set).
-    pub(super) fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<Prefilter> {
-        let mut needles: Vec<Vec<u8>> = Vec::new();
-        for pattern in patterns {
-            let hir = regex_syntax::parse(pattern).ok()?;
-            let literals = required_literals(&hir)?;
-            if literals.iter().any(|l| l.len() < MIN_NEEDLE) {
-                return None;
-            }
-            needles.extend(literals);
-        }
-        // A needle that contains another is redundant: the shorter one is
-        // found wherever the longer one is.
-        needles.sort_by_key(Vec::len);
-        let mut kept: Vec<Vec<u8>> = Vec::new();
-        for needle in needles {
-            if !kept
-                .iter()
-                .any(|k| memchr::memmem::find(&needle, k).is_some())
-            {
-                kept.push(needle);
+    /// The prefilter for `patterns`, entry `i` being the `i`th pattern. A
+    /// pattern that does not parse, or requires no literal of at least
+    /// [`MIN_NEEDLE`] bytes, is a candidate on every line.
+    pub(super) fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Prefilter {
+        let mut owners_of: BTreeMap<Vec<u8>, Vec<u32>> = BTreeMap::new();
+        let mut unfiltered = Vec::new();
+        for (entry, pattern) in patterns.enumerate() {
+            let entry = u32::try_from(entry).expect("a catalogue has fewer than 2^32 entries");
+            match needles(pattern) {
+                Some(needles) => {
+                    for needle in needles {
+                        owners_of.entry(needle).or_default().push(entry);
+                    }
+                }
+                None => unfiltered.push(entry),
             }
         }
-        let searchers = kept
+        let mut owners = Vec::new();
+        let mut starts = vec![0];
+        for entries in owners_of.values() {
+            owners.extend(entries);
+            starts.push(u32::try_from(owners.len()).expect("fewer than 2^32 literals"));
+        }
+        let needles: Vec<Vec<u8>> = owners_of.into_keys().collect();
+        let anchors = anchors(&needles);
+        // Anchors that share their first three bytes can be found at the
+        // same place, where a packed search reports only one of them: each
+        // is verified against the needles of all of them.
+        let mut by_prefix: BTreeMap<&[u8], Vec<Anchored>> = BTreeMap::new();
+        for (anchor, anchored) in &anchors {
+            by_prefix
+                .entry(&anchor[..3])
+                .or_default()
+                .extend(anchored.iter().copied());
+        }
+        let mut anchored = Vec::new();
+        let mut at = vec![0];
+        for (anchor, _) in &anchors {
+            anchored.extend(by_prefix[&anchor[..3]].iter().copied());
+            at.push(u32::try_from(anchored.len()).expect("fewer than 2^32 anchors"));
+        }
+        let searchers: Option<Vec<packed::Searcher>> = anchors
             .chunks(CHUNK)
             .map(|chunk| {
                 packed::Config::new()
                     .match_kind(packed::MatchKind::LeftmostFirst)
                     .builder()
-                    .extend(chunk)
+                    .extend(chunk.iter().map(|(anchor, _)| anchor))
                     .build()
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Prefilter { searchers })
+            .collect();
+        let searchers = searchers.unwrap_or_else(|| {
+            // No packed search on this machine or for these anchors:
+            // every entry runs its pattern.
+            unfiltered.extend(owners.iter().copied());
+            unfiltered.sort_unstable();
+            unfiltered.dedup();
+            Vec::new()
+        });
+        Prefilter {
+            searchers,
+            anchored,
+            at,
+            needles,
+            owners,
+            starts,
+            unfiltered,
+        }
     }
 
-    /// Whether some pattern could match `text`.
-    pub(super) fn may_match(&self, text: &str) -> bool {
-        self.searchers.iter().any(|s| s.find(text).is_some())
+    /// Whether some entry needs no literal, so every line is its candidate.
+    #[cfg(test)]
+    pub(super) fn has_unfiltered(&self) -> bool {
+        !self.unfiltered.is_empty()
     }
+
+    /// Calls `is_match` on each entry whose pattern could match `text`,
+    /// once each and in entry order, until it returns true; returns that
+    /// entry.
+    pub(super) fn first(
+        &self,
+        text: &str,
+        mut is_match: impl FnMut(usize) -> bool,
+    ) -> Option<usize> {
+        let mut inline = [0u32; INLINE];
+        let mut len = 0;
+        let mut spilled: Vec<u32> = Vec::new();
+        let mut push = |entry: u32| {
+            if len < INLINE {
+                inline[len] = entry;
+                len += 1;
+            } else {
+                spilled.push(entry);
+            }
+        };
+        for &entry in &self.unfiltered {
+            push(entry);
+        }
+        let bytes = text.as_bytes();
+        for (chunk, searcher) in self.searchers.iter().enumerate() {
+            // Every place an anchor occurs: a packed search reports the
+            // leftmost, so search again from the byte after it.
+            let mut from = 0;
+            while let Some(found) = searcher.find_in(text, Span::from(from..bytes.len())) {
+                from = found.start() + 1;
+                let anchor = chunk * CHUNK + found.pattern().as_usize();
+                let anchored = self.at[anchor] as usize..self.at[anchor + 1] as usize;
+                for &Anchored { needle, offset } in &self.anchored[anchored] {
+                    let (needle, offset) = (needle as usize, offset as usize);
+                    let is_there = found
+                        .start()
+                        .checked_sub(offset)
+                        .is_some_and(|begin| bytes[begin..].starts_with(&self.needles[needle]));
+                    if is_there {
+                        let owners = self.starts[needle] as usize..self.starts[needle + 1] as usize;
+                        for &entry in &self.owners[owners] {
+                            push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        let candidates: &mut [u32] = if spilled.is_empty() {
+            &mut inline[..len]
+        } else {
+            spilled.extend_from_slice(&inline[..len]);
+            &mut spilled
+        };
+        candidates.sort_unstable();
+        let mut previous = None;
+        for &entry in candidates.iter() {
+            if previous == Some(entry) {
+                continue;
+            }
+            previous = Some(entry);
+            if is_match(entry as usize) {
+                return Some(entry as usize);
+            }
+        }
+        None
+    }
+}
+
+/// A needle that may begin `offset` bytes before an anchor.
+#[derive(Debug, Clone, Copy)]
+struct Anchored {
+    needle: u32,
+    offset: u32,
+}
+
+/// Anchors for `needles`, each with the needles it anchors: every needle
+/// holds exactly one chosen anchor. Greedy: the [`ANCHOR`]-byte piece that
+/// holds the most needles not yet anchored for the fewest occurrences in
+/// [`HEALTHY`] (then the smallest piece, for a stable result); a needle
+/// shorter than [`ANCHOR`] is its own piece.
+fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
+    // Every piece of every needle, sorted for a stable choice.
+    let pieces_of = |needle: &[u8]| -> Vec<(usize, Vec<u8>)> {
+        if needle.len() < ANCHOR {
+            return vec![(0, needle.to_vec())];
+        }
+        let mut pieces: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (offset, piece) in needle.windows(ANCHOR).enumerate() {
+            if !pieces.iter().any(|(_, p)| p == piece) {
+                pieces.push((offset, piece.to_vec()));
+            }
+        }
+        pieces
+    };
+    let per_needle: Vec<Vec<(usize, Vec<u8>)>> = needles.iter().map(|n| pieces_of(n)).collect();
+    let mut pieces: Vec<&[u8]> = per_needle
+        .iter()
+        .flatten()
+        .map(|(_, p)| p.as_slice())
+        .collect();
+    pieces.sort_unstable();
+    pieces.dedup();
+    let id: HashMap<&[u8], usize> = pieces.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    // (piece, offset) of each needle, and the needles holding each piece.
+    let held: Vec<Vec<(usize, usize)>> = per_needle
+        .iter()
+        .map(|ps| ps.iter().map(|(o, p)| (id[p.as_slice()], *o)).collect())
+        .collect();
+    let mut holders: Vec<Vec<usize>> = vec![Vec::new(); pieces.len()];
+    for (needle, ps) in held.iter().enumerate() {
+        for &(piece, _) in ps {
+            holders[piece].push(needle);
+        }
+    }
+    let mut seen = vec![0usize; pieces.len()];
+    for text in HEALTHY {
+        for len in [ANCHOR, 3] {
+            for window in text.as_bytes().windows(len) {
+                if let Some(&piece) = id.get(window) {
+                    seen[piece] += 1;
+                }
+            }
+        }
+    }
+    let mut open: Vec<usize> = holders.iter().map(Vec::len).collect();
+    let mut anchored = vec![false; needles.len()];
+    let mut chosen = Vec::new();
+    loop {
+        // The most needles per occurrence: open/(1+seen), compared without
+        // division; the first (smallest) piece wins ties.
+        let mut best: Option<usize> = None;
+        for piece in 0..pieces.len() {
+            if open[piece] == 0 {
+                continue;
+            }
+            let better =
+                best.is_none_or(|b| open[piece] * (1 + seen[b]) > open[b] * (1 + seen[piece]));
+            if better {
+                best = Some(piece);
+            }
+        }
+        let Some(best) = best else { break };
+        let mut list = Vec::new();
+        for &needle in &holders[best] {
+            if anchored[needle] {
+                continue;
+            }
+            anchored[needle] = true;
+            let offset = held[needle]
+                .iter()
+                .find(|(p, _)| *p == best)
+                .map(|(_, o)| *o)
+                .expect("the needle holds the piece");
+            list.push(Anchored {
+                needle: u32::try_from(needle).expect("fewer than 2^32 needles"),
+                offset: u32::try_from(offset).expect("needles are shorter than 4 GiB"),
+            });
+            for &(piece, _) in &held[needle] {
+                open[piece] -= 1;
+            }
+        }
+        chosen.push((pieces[best].to_vec(), list));
+    }
+    chosen
+}
+
+/// The literals one of which every match of `pattern` contains, without
+/// those that contain another of them (the shorter is found wherever the
+/// longer is); `None` when there are none of at least [`MIN_NEEDLE`] bytes.
+fn needles(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let mut literals = required_literals(&hir)?;
+    if literals.iter().any(|l| l.len() < MIN_NEEDLE) {
+        return None;
+    }
+    literals.sort_by_key(Vec::len);
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for literal in literals {
+        if !kept
+            .iter()
+            .any(|k| memchr::memmem::find(&literal, k).is_some())
+        {
+            kept.push(literal);
+        }
+    }
+    Some(kept)
 }
 
 /// Literals one of which every match of `hir` contains, if there are any.
@@ -235,19 +491,46 @@ mod tests {
         assert_eq!(got, want);
     }
 
-    #[test]
-    fn a_pattern_without_a_long_literal_disables_the_prefilter() {
-        assert!(Prefilter::new(["abc", "x[0-9]"].into_iter()).is_none());
-        let p = Prefilter::new(["abc", "[Dd]ef"].into_iter()).unwrap();
-        assert!(p.may_match("xx Def yy") && p.may_match("abc") && !p.may_match("de"));
+    /// Every candidate `first` offers, in the order it offers them.
+    fn candidates(p: &Prefilter, text: &str) -> Vec<usize> {
+        let mut seen = Vec::new();
+        p.first(text, |entry| {
+            seen.push(entry);
+            false
+        });
+        seen
     }
 
     #[test]
-    fn many_needles_are_split_over_several_searchers() {
+    fn a_pattern_without_a_long_literal_is_a_candidate_on_every_line() {
+        let p = Prefilter::new(["abc", "x[0-9]", "[Dd]ef"].into_iter());
+        assert!(p.has_unfiltered());
+        assert_eq!(candidates(&p, "nothing here"), [1]);
+        assert_eq!(candidates(&p, "xx Def yy abc"), [0, 1, 2]);
+        assert_eq!(candidates(&p, "de"), [1]);
+        let p = Prefilter::new(["abc", "[Dd]ef"].into_iter());
+        assert!(!p.has_unfiltered());
+        assert_eq!(candidates(&p, "de"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn candidates_come_once_each_in_entry_order_and_stop_at_a_match() {
+        // Entry 2's literal inside entry 0's, entry 1 twice in the line.
+        let p = Prefilter::new(["cannot stat /x", "boom", "stat /x"].into_iter());
+        assert_eq!(candidates(&p, "boom: cannot stat /x: boom"), [0, 1, 2]);
+        assert_eq!(p.first("boom: cannot stat /x", |e| e >= 1), Some(1));
+        assert_eq!(p.first("boom: cannot stat /x", |_| false), None);
+    }
+
+    #[test]
+    fn many_entries_name_only_their_own_candidates() {
+        // More candidates than fit on the stack, and more literals than a
+        // packed search holds.
         let patterns: Vec<String> = (0..300).map(|i| format!("needle number {i:03}")).collect();
-        let p = Prefilter::new(patterns.iter().map(String::as_str)).unwrap();
-        assert!(p.searchers.len() > 1);
-        assert!(p.may_match("… needle number 299 …"));
-        assert!(!p.may_match("needle number"));
+        let p = Prefilter::new(patterns.iter().map(String::as_str));
+        assert_eq!(candidates(&p, "… needle number 299 …"), [299]);
+        assert_eq!(candidates(&p, "needle number"), Vec::<usize>::new());
+        let all = patterns.join(" ");
+        assert_eq!(candidates(&p, &all), (0..300).collect::<Vec<_>>());
     }
 }
