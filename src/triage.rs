@@ -10,7 +10,7 @@ mod analyse;
 mod read;
 
 pub use analyse::{
-    FixText, ReadyInstead, Reproduction, Role, SCHEMA, Triage, TriageLine, Triager, Verdict,
-    Warning, triage_reader, triage_str,
+    CommandProof, FixCommand, FixText, ReadyInstead, Reproduction, Role, SCHEMA, Triage,
+    TriageLine, Triager, Verdict, Warning, triage_reader, triage_str,
 };
 pub use read::{LineReader, read_lossy};

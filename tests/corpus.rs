@@ -126,3 +126,55 @@ fn every_label_is_usable() {
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+struct CatalogueEntry {
+    id: String,
+    pattern: String,
+    #[serde(default)]
+    confirmed_by: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Catalogue {
+    signatures: Vec<CatalogueEntry>,
+}
+
+/// Every entry a train log confirms (the first entry, in precedence order,
+/// whose pattern matches the log's verbatim cause) cites that log's source
+/// in `confirmed_by`, and cites nothing else: the lists are exactly what
+/// the train part supports. (The held-out part is not looked at per log.)
+#[test]
+fn entries_cite_exactly_the_train_logs_that_confirm_them() {
+    let text = std::fs::read_to_string("src/signatures.yaml").unwrap();
+    let catalogue: Catalogue = serde_yaml::from_str(&text).unwrap();
+    let compiled: Vec<(&CatalogueEntry, regex::Regex)> = catalogue
+        .signatures
+        .iter()
+        .map(|e| (e, regex::Regex::new(&e.pattern).unwrap()))
+        .collect();
+    let mut expected: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for label in labels("train") {
+        let Some(cause) = &label.cause else { continue };
+        if let Some((entry, _)) = compiled.iter().find(|(_, re)| re.is_match(cause)) {
+            expected
+                .entry(entry.id.as_str())
+                .or_default()
+                .insert(label.source.clone());
+        }
+    }
+    assert!(!expected.is_empty());
+    for entry in &catalogue.signatures {
+        let cited: std::collections::BTreeSet<String> =
+            entry.confirmed_by.iter().cloned().collect();
+        let want = expected.remove(entry.id.as_str()).unwrap_or_default();
+        assert_eq!(cited, want, "{}: confirmed_by", entry.id);
+        assert_eq!(
+            cited.len(),
+            entry.confirmed_by.len(),
+            "{}: a source twice",
+            entry.id
+        );
+    }
+}

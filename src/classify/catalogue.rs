@@ -38,6 +38,11 @@ pub struct SignatureEntry {
     /// Where the message comes from (repository, file, function), and the
     /// real logs (`owner/repo#N`) that confirmed it.
     pub source: String,
+    /// The real-log excerpts of the corpus's train part (`owner/repo#N`,
+    /// fixtures/corpus/train.yaml) whose cause this entry is the first to
+    /// match: the logs that confirm the message exists as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmed_by: Vec<String>,
     /// The Docker (and runtime) versions that print the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,

@@ -167,13 +167,52 @@ fn write_known(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Res
             out,
             styles,
             "",
-            "(unproven: written from the source below; no shipped scenario cell applies this text \
-             as written)",
+            "(unproven as a whole: written from the source below; no shipped scenario cell applies \
+             this text as written)",
         )?;
+        write_fix_commands(t, styles, out)?;
         write_proven(t, styles, out)?;
         field(out, styles, "source", entry.source.trim())?;
+        if !entry.confirmed_by.is_empty() {
+            field(
+                out,
+                styles,
+                "confirmed",
+                &format!("by real logs: {}", entry.confirmed_by.join(", ")),
+            )?;
+        }
     }
     write_reproduced(&t.reproduced, styles, out)
+}
+
+/// Each command or flag the fix quotes: proven (with the cell that applied
+/// exactly it and the one that failed without it) or unproven.
+fn write_fix_commands(t: &Triage, styles: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some(fix) = &t.fix else {
+        return Ok(());
+    };
+    for command in &fix.commands {
+        let text = match &command.proof {
+            Some(proof) => format!(
+                "proven: `{}`: {} applied exactly it and {}; {} failed with this signature \
+                 without it",
+                command.text,
+                proof.fixed_cell,
+                match proof.fixed_outcome {
+                    Outcome::Ready => "reached readiness".to_owned(),
+                    Outcome::ContainerOk => "ran a container".to_owned(),
+                    other => format!("got past it ({})", other.name()),
+                },
+                proof.failed_cell
+            ),
+            None => format!(
+                "unproven: `{}` (no shipped cell applies exactly it)",
+                command.text
+            ),
+        };
+        field(out, styles, "", &text)?;
+    }
+    Ok(())
 }
 
 /// The fixes shipped runs prove, each with the cell that applied it.

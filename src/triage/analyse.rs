@@ -168,6 +168,65 @@ pub struct FixText {
     pub proven: bool,
     /// Where the advice comes from.
     pub source: String,
+    /// Each command and flag the advice quotes (its backquoted parts), and
+    /// whether a shipped run applied exactly it and got past the failure.
+    pub commands: Vec<FixCommand>,
+}
+
+/// A command or dockerd flag quoted in a fix, with its proof if any.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixCommand {
+    /// The quoted text, verbatim.
+    pub text: String,
+    /// Whether a shipped run proves it (`proof` names the cells).
+    pub proven: bool,
+    /// The cell that applied exactly this text and got past the failure,
+    /// and the one that failed without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<CommandProof>,
+}
+
+/// The two cells that prove a [`FixCommand`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommandProof {
+    /// The scenario both cells belong to.
+    pub scenario: String,
+    /// The cell that applied the command.
+    pub fixed_cell: String,
+    /// How far it got.
+    pub fixed_outcome: Outcome,
+    /// The cell without it, which failed with the signature.
+    pub failed_cell: String,
+}
+
+/// The backquoted parts of a fix, each looked up in the shipped runs: a
+/// part starting with `-` is one dockerd argument, any other a command run
+/// in the sandbox before dockerd (`setup:`).
+fn fix_commands(fix: &str, signature: &str) -> Vec<FixCommand> {
+    let mut seen = std::collections::HashSet::new();
+    fix.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|part| !part.trim().is_empty() && seen.insert(*part))
+        .map(|part| {
+            let change = if part.starts_with('-') {
+                evidence::Change::DockerdArg(part)
+            } else {
+                evidence::Change::Setup(part)
+            };
+            let proof = evidence::prove_change(change, signature).map(|p| CommandProof {
+                scenario: p.fixed.scenario.clone(),
+                fixed_cell: p.fixed.id.clone(),
+                fixed_outcome: p.fixed.outcome,
+                failed_cell: p.failed.id.clone(),
+            });
+            FixCommand {
+                text: part.to_owned(),
+                proven: proof.is_some(),
+                proof,
+            }
+        })
+        .collect()
 }
 
 impl Triage {
@@ -355,6 +414,7 @@ impl<'s> Triager<'s> {
                 text: entry.fix.trim().to_owned(),
                 proven: false,
                 source: entry.source.trim().to_owned(),
+                commands: fix_commands(entry.fix.trim(), &entry.id),
             });
             triage.proven_fixes = evidence::proven_fixes(&entry.id);
         }
@@ -772,5 +832,39 @@ mod tests {
     #[test]
     fn unknown_is_not_a_signature() {
         assert!(set().get(UNKNOWN).is_none());
+    }
+
+    /// The fix's quoted command that a shipped cell applied verbatim is
+    /// proven, with both cells; a quoted flag no cell applied alone is not.
+    #[test]
+    fn quoted_fix_commands_are_proven_only_by_a_cell_that_applied_them() {
+        let t = triage_str(
+            set(),
+            "-",
+            "failed to start daemon: Devices cgroup isn't mounted\n",
+        );
+        let commands = &t.fix.as_ref().expect("a known entry has a fix").commands;
+        let mount = commands
+            .iter()
+            .find(|c| c.text.starts_with("mount -t tmpfs cgroup /sys/fs/cgroup"))
+            .expect("the fix quotes the mount command");
+        let proof = mount.proof.as_ref().expect("doctor-fixes applies it");
+        assert!(mount.proven);
+        assert_eq!(proof.scenario, "doctor-fixes");
+        assert!(
+            proof.fixed_cell.contains("devices_mount=doctor"),
+            "{proof:?}"
+        );
+        assert!(
+            proof.failed_cell.contains("devices_mount=none"),
+            "{proof:?}"
+        );
+        let bridge: Vec<_> = commands
+            .iter()
+            .filter(|c| c.text == "--bridge=none")
+            .collect();
+        assert_eq!(bridge.len(), 1, "each quoted part once");
+        assert!(!bridge[0].proven && bridge[0].proof.is_none());
+        assert!(fix_commands("no quotes here", "devices-cgroup-missing").is_empty());
     }
 }
