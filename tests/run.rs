@@ -936,10 +936,12 @@ fn two_runs_at_once_do_not_touch_each_other() {
     for (child, out) in runs {
         let pid = child.id();
         let output = child.wait_with_output().unwrap();
+        // The report (each cell's detail) is the evidence when this fails.
+        let report_text = std::fs::read_to_string(out.join("report.json")).unwrap_or_default();
         assert_eq!(
             output.status.code(),
             Some(0),
-            "{}",
+            "{}\nreport.json:\n{report_text}",
             common::explain(&["run", "(concurrent)"], &output)
         );
         let report = read_report(&out.join("report.json"));
