@@ -141,7 +141,13 @@ pub fn bundle_spec(
         RootBuilder::default().path("/").readonly(true).build(),
     )?));
     let mut mounts = spec.mounts().clone().unwrap_or_default();
-    let own = own_mounts(&mounts, paths, ctx.agent_exe, cell.settings.work_size_mb)?;
+    let own = own_mounts(
+        &mounts,
+        paths,
+        ctx.agent_exe,
+        Path::new(&cell.settings.dockerd),
+        cell.settings.work_size_mb,
+    )?;
     mounts.extend(own);
     spec.set_mounts(Some(mounts));
     let mut linux = spec.linux().clone().unwrap_or_default();
@@ -164,11 +170,14 @@ const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /// paths (a tmpfs at /tmp would hide them), the work directory's tmpfs, and
 /// a tmpfs over each of the host's Docker state directories the bundle does
 /// not already mount something on (the host's root is read-only here, and
-/// dockerd 20.10 writes `/etc/docker/key.json` whatever its flags say).
+/// dockerd 20.10 writes `/etc/docker/key.json` whatever its flags say), and
+/// the dockerd binary read-only at its path when a mount of the bundle
+/// (`/tmp`, `/run`) would hide it.
 fn own_mounts(
     existing: &[Mount],
     paths: &CellPaths,
     agent_exe: &Path,
+    dockerd: &Path,
     work_size_mb: Option<u64>,
 ) -> Result<Vec<Mount>, String> {
     let bind = |path: &Path| {
@@ -192,6 +201,14 @@ fn own_mounts(
     }
     own.push(bind(agent_exe)?);
     own.push(bind(&paths.spec_file)?);
+    let hidden = |path: &Path| {
+        existing
+            .iter()
+            .any(|m| m.destination() != Path::new("/") && path.starts_with(m.destination()))
+    };
+    if dockerd.is_absolute() && dockerd.exists() && hidden(dockerd) {
+        own.push(bind(dockerd)?);
+    }
     let size = work_size_mb.map(|mb| format!("size={mb}m"));
     let mut options = vec!["mode=711"];
     options.extend(size.as_deref());
@@ -552,6 +569,29 @@ fn build<T>(built: Result<T, oci_spec::OciSpecError>) -> Result<T, String> {
 mod tests {
     use super::*;
     use crate::matrix::first_cell;
+
+    /// A dockerd under a path the bundle hides (its /tmp tmpfs) is bound
+    /// at its path; one the host's read-only root shows is not.
+    #[test]
+    fn a_dockerd_the_bundle_would_hide_is_bound_read_only() {
+        let hidden_dir = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+        let dockerd = hidden_dir.path().join("dockerd");
+        std::fs::write(&dockerd, "").unwrap();
+        let existing = [tmpfs(Path::new("/tmp"), &["mode=1777"]).unwrap()];
+        let paths = CellPaths::new(Path::new("/tmp/dindcheck-1-a"), 2).unwrap();
+        let agent = Path::new("/bin/dindcheck");
+        let binds = |dockerd: &Path| -> Vec<PathBuf> {
+            own_mounts(&existing, &paths, agent, dockerd, None)
+                .unwrap()
+                .iter()
+                .filter(|m| m.typ().as_deref() == Some("bind"))
+                .map(|m| m.destination().clone())
+                .collect()
+        };
+        assert!(binds(&dockerd).contains(&dockerd));
+        assert!(!binds(Path::new("/bin/sh")).contains(&PathBuf::from("/bin/sh")));
+        assert!(!binds(Path::new("dockerd")).contains(&PathBuf::from("dockerd")));
+    }
 
     fn strings_of(argv: &[OsString]) -> Vec<String> {
         argv.iter()
