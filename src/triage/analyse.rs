@@ -199,15 +199,17 @@ pub struct CommandProof {
     pub failed_cell: String,
 }
 
-/// The backquoted parts of a fix, each looked up in the shipped runs: a
-/// part starting with `-` is one dockerd argument, any other a command run
-/// in the sandbox before dockerd (`setup:`).
+/// The backquoted parts of a fix that are a flag or a command, each looked
+/// up in the shipped runs: a part starting with `-` is one dockerd
+/// argument, one with words (a space) a command run in the sandbox before
+/// dockerd (`setup:`); a bare path or name (`daemon.json`) is neither.
 fn fix_commands(fix: &str, signature: &str) -> Vec<FixCommand> {
     let mut seen = std::collections::HashSet::new();
     fix.split('`')
         .skip(1)
         .step_by(2)
-        .filter(|part| !part.trim().is_empty() && seen.insert(*part))
+        .filter(|part| part.starts_with('-') || part.trim().contains(' '))
+        .filter(|part| seen.insert(*part))
         .map(|part| {
             let change = if part.starts_with('-') {
                 evidence::Change::DockerdArg(part)
@@ -866,5 +868,6 @@ mod tests {
         assert_eq!(bridge.len(), 1, "each quoted part once");
         assert!(!bridge[0].proven && bridge[0].proof.is_none());
         assert!(fix_commands("no quotes here", "devices-cgroup-missing").is_empty());
+        assert!(fix_commands("edit `daemon.json`", "devices-cgroup-missing").is_empty());
     }
 }
