@@ -246,7 +246,35 @@ pub enum Change<'a> {
     Setup(&'a str),
 }
 
-impl Change<'_> {
+impl<'a> Change<'a> {
+    /// The changes a piece of advice quotes, in order, each once: its
+    /// backquoted parts that start with `-` are dockerd arguments, those
+    /// with words (a space) shell commands; a bare path or name
+    /// (`daemon.json`) is neither.
+    pub fn quoted_in(text: &'a str) -> Vec<Change<'a>> {
+        let mut changes: Vec<Change<'a>> = Vec::new();
+        for part in text.split('`').skip(1).step_by(2) {
+            let change = if part.starts_with('-') {
+                Change::DockerdArg(part)
+            } else if part.trim().contains(' ') {
+                Change::Setup(part)
+            } else {
+                continue;
+            };
+            if !changes.contains(&change) {
+                changes.push(change);
+            }
+        }
+        changes
+    }
+
+    /// The text, verbatim.
+    pub fn text(&self) -> &'a str {
+        match *self {
+            Change::DockerdArg(text) | Change::Setup(text) => text,
+        }
+    }
+
     /// Whether an axis value applies exactly this change and nothing else.
     fn is_applied_by(&self, spec: &ValueSpec) -> bool {
         let mut only = ValueSpec::default();

@@ -10,14 +10,16 @@
 use crate::evidence::{self, Change};
 use crate::report_format::doctor::{Recommendation, RecommendationKind, RecommendationProof};
 
-/// The shell commands in an action's text: its backquoted parts that are
-/// not dockerd flags (`mount it before dockerd starts: `mount …``).
+/// The shell commands in an action's text: the backquoted parts
+/// [`Change::quoted_in`] takes for commands, not dockerd flags (`mount it
+/// before dockerd starts: `mount …``).
 pub(super) fn commands_in(action: &str) -> Vec<&str> {
-    action
-        .split('`')
-        .enumerate()
-        .filter(|(i, part)| i % 2 == 1 && !part.trim().is_empty() && !part.starts_with('-'))
-        .map(|(_, part)| part)
+    Change::quoted_in(action)
+        .into_iter()
+        .filter_map(|change| match change {
+            Change::Setup(command) => Some(command),
+            Change::DockerdArg(_) => None,
+        })
         .collect()
 }
 

@@ -199,23 +199,12 @@ pub struct CommandProof {
     pub failed_cell: String,
 }
 
-/// The backquoted parts of a fix that are a flag or a command, each looked
-/// up in the shipped runs: a part starting with `-` is one dockerd
-/// argument, one with words (a space) a command run in the sandbox before
-/// dockerd (`setup:`); a bare path or name (`daemon.json`) is neither.
+/// The flags and commands a fix quotes ([`evidence::Change::quoted_in`]),
+/// each looked up in the shipped runs.
 fn fix_commands(fix: &str, signature: &str) -> Vec<FixCommand> {
-    let mut seen = std::collections::HashSet::new();
-    fix.split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|part| part.starts_with('-') || part.trim().contains(' '))
-        .filter(|part| seen.insert(*part))
-        .map(|part| {
-            let change = if part.starts_with('-') {
-                evidence::Change::DockerdArg(part)
-            } else {
-                evidence::Change::Setup(part)
-            };
+    evidence::Change::quoted_in(fix)
+        .into_iter()
+        .map(|change| {
             let proof = evidence::prove_change(change, signature).map(|p| CommandProof {
                 scenario: p.fixed.scenario.clone(),
                 fixed_cell: p.fixed.id.clone(),
@@ -223,7 +212,7 @@ fn fix_commands(fix: &str, signature: &str) -> Vec<FixCommand> {
                 failed_cell: p.failed.id.clone(),
             });
             FixCommand {
-                text: part.to_owned(),
+                text: change.text().to_owned(),
                 proven: proof.is_some(),
                 proof,
             }
