@@ -443,6 +443,31 @@ fn fake_scenario(dir: &Path, sandbox: &str, mode: &str, timeout: u64) -> PathBuf
     )
 }
 
+/// Runs a one-cell fake scenario with `--runsc RUNSC --timeout TIMEOUT
+/// --grace 1`, asserts exit 0, and returns dindcheck's pid and the report.
+fn run_fake_cell(
+    cwd: &Path,
+    scenario: &Path,
+    runsc: &Path,
+    timeout: &str,
+    out: &Path,
+) -> (u32, Value) {
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--runsc",
+        runsc.to_str().unwrap(),
+        "--timeout",
+        timeout,
+        "--grace",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    run_to_report(cwd, &args, out)
+}
+
 #[rstest]
 #[timeout(Duration::from_secs(600))]
 #[cfg_attr(dindcheck_skip_root, ignore = "needs root")]
@@ -491,20 +516,7 @@ fn last_words_decide_the_verdict_before_the_exit() {
     for sandbox in ["native", "runsc"] {
         let scenario = fake_scenario(dir.path(), sandbox, "last-words-hang", 60);
         let out = dir.path().join(format!("out-{sandbox}"));
-        let args = [
-            "run",
-            scenario.to_str().unwrap(),
-            "--runsc",
-            runsc.to_str().unwrap(),
-            "--timeout",
-            "20",
-            "--grace",
-            "1",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ];
-        let (pid, report) = run_to_report(dir.path(), &args, &out);
+        let (pid, report) = run_fake_cell(dir.path(), &scenario, &runsc, "20", &out);
         let only = &cells(&report)[0];
         assert_eq!(only["outcome"], "daemon-failed", "{sandbox}: {only}");
         assert_eq!(only["decided_by"], "fatal-line", "{sandbox}: {only}");
@@ -538,27 +550,7 @@ fn a_hanging_daemon_times_out_and_leaves_nothing_under_runsc_and_natively() {
     for sandbox in ["native", "runsc"] {
         let scenario = fake_scenario(dir.path(), sandbox, "hang-ignore-term", 60);
         let out = dir.path().join(format!("out-{sandbox}"));
-        let args = [
-            "run",
-            scenario.to_str().unwrap(),
-            "--runsc",
-            runsc.to_str().unwrap(),
-            "--timeout",
-            "2",
-            "--grace",
-            "1",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ];
-        let (pid, output) = run_dindcheck(dir.path(), &args);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            common::explain(&args, &output)
-        );
-        let report = read_report(&out.join("report.json"));
+        let (pid, report) = run_fake_cell(dir.path(), &scenario, &runsc, "2", &out);
         let only = &cells(&report)[0];
         assert_eq!(only["outcome"], "timeout", "{sandbox}: {only}");
         assert!(
