@@ -8,6 +8,8 @@
 #   BASELINE=/path/to/old/dindcheck SIZE_MIB=256 scripts/bench-triage.sh 10
 #                                           (this build against another one)
 #   GREP=0 …                                (leave grep out)
+#   DISTINCT_WARNINGS=1 …                   (every warning's words differ:
+#                                           no repeated warning to remember)
 #
 # With BASELINE, both binaries run in one hyperfine call (interleaved, so
 # load from other work falls on both alike; build the baseline with
@@ -27,11 +29,14 @@ RUNS=${1:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
 BASELINE=${BASELINE:-}
 GREP=${GREP:-1}
+DISTINCT_WARNINGS=${DISTINCT_WARNINGS:-0}
 # The generated logs are kept between runs in a private cache directory, not
 # under a fixed /tmp path that another user could have planted first.
 WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/dindcheck/triage-bench}
-LOG=$WORK/dockerd-${SIZE_MIB}MiB.log
-SMALL=$WORK/dockerd-1MiB.log
+variant=""
+[ "$DISTINCT_WARNINGS" = 0 ] || variant="-distinct"
+LOG=$WORK/dockerd-${SIZE_MIB}MiB$variant.log
+SMALL=$WORK/dockerd-1MiB$variant.log
 PATTERNS=$WORK/patterns.ere
 
 for tool in hyperfine awk grep /usr/bin/time; do
@@ -50,7 +55,7 @@ mkdir -p -m 0700 "$WORK"
 generate() {
     local mib=$1 out=$2
     grep -h '^time="' fixtures/logs/ready/*.log | grep -v 'API listen on' |
-        awk -v target=$((mib << 20)) '
+        awk -v target=$((mib << 20)) -v distinct="$DISTINCT_WARNINGS" '
             { sub(/^time="[^"]*" /, ""); tpl[n++] = $0 }
             END {
                 debug[0] = "level=debug msg=\"Calling HEAD /_ping\""
@@ -62,6 +67,9 @@ generate() {
                     ns += 137119; if (ns >= 1000000000) { ns -= 1000000000; s++ }
                     stamp = sprintf("time=\"2026-11-28T%02d:%02d:%02d.%09dZ\" ", 19 + int(s / 3600) % 5, int(s / 60) % 60, s % 60, ns)
                     line = (i % 4 == 3) ? debug[int(i / 4) % 4] : tpl[i % n]
+                    # Real daemons repeat their warnings word for word;
+                    # DISTINCT_WARNINGS=1 numbers each one instead.
+                    if (distinct && line ~ /^level=warning msg="/) sub(/msg="/, "msg=\"#" i " ", line)
                     print stamp line
                     bytes += length(stamp) + length(line) + 1
                     i++

@@ -756,9 +756,24 @@ fn frame_shape_only(line: &str) -> (&str, Shape) {
     (payload, frame.shape)
 }
 
+/// `line` without a leading logrus timestamp field (`time="…" `): what a
+/// line says, the same each time a daemon repeats it. Other lines are
+/// returned whole.
+pub fn without_leading_time(line: &str) -> &str {
+    // A timestamp holds no quote: the first one closes the field.
+    line.strip_prefix("time=\"")
+        .and_then(|rest| {
+            let end = memchr::memchr(b'"', rest.as_bytes())?;
+            rest[end + 1..].strip_prefix(' ')
+        })
+        .unwrap_or(line)
+}
+
 /// Removes ANSI escape sequences (colours that console loggers add).
 pub fn strip_ansi(text: &str) -> Cow<'_, str> {
-    if !text.contains('\u{1b}') {
+    // memchr's vector search: `str::contains(char)` costs as much again
+    // on every line of a long log.
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -1035,6 +1050,21 @@ mod tests {
     #[case::suffix_of_another_key("level=info myerror=x", "error", None)]
     fn logfmt_fields(#[case] line: &str, #[case] key: &str, #[case] want: Option<&str>) {
         assert_eq!(field(line, key).as_deref(), want);
+    }
+
+    #[test]
+    fn a_leading_logrus_timestamp_is_not_part_of_what_a_line_says() {
+        assert_eq!(
+            without_leading_time(r#"time="2026-11-28T19:09:29Z" level=warning msg="x""#),
+            r#"level=warning msg="x""#
+        );
+        for whole in [
+            r#"level=warning msg="x" time="2026-11-28T19:09:29Z""#,
+            r#"time="unterminated level=warning"#,
+            "Nov 28 19:09:29 host dockerd[1]: time=\"x\" level=warning",
+        ] {
+            assert_eq!(without_leading_time(whole), whole);
+        }
     }
 
     #[test]

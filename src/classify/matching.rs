@@ -167,8 +167,11 @@ impl SignatureSet {
     }
 
     /// The index of the first entry matching `text`, or the words a
-    /// wrapper's line carries in `embedded`.
+    /// wrapper's line carries in `embedded`. Patterns never see a line's
+    /// leading logrus timestamp (`time="…" `): it is not part of what the
+    /// line says, and every line would pay for reading it.
     pub(super) fn match_index(&self, text: &str, embedded: Option<&str>) -> Option<usize> {
+        let text = logline::without_leading_time(text);
         if let Some(inner) = embedded
             && lies_within(inner, text)
         {

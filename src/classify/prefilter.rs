@@ -4,22 +4,24 @@
 //! (its candidates). A line runs only its candidates' patterns, and a line
 //! that contains no needle runs none.
 //!
-//! Two hundred entries have some six hundred needles: too many for one
-//! packed (Teddy, SIMD) search, which verifies ever more false candidates
-//! as it holds more, and an Aho-Corasick automaton over all of them runs a
-//! byte at a time through megabytes of table. So the search looks for
+//! Two hundred and fifty entries have some eight hundred needles: an
+//! Aho-Corasick automaton over all of them runs through megabytes of
+//! table, and packed (Teddy, SIMD) searches verify ever more false
+//! candidates as they hold more (measured: the packed searches took half
+//! of triage's time on error-heavy logs). So one small automaton looks for
 //! anchors instead: four-byte pieces of the needles, each needle holding
 //! one, chosen greedily to cover the most needles with pieces that are
-//! rare in healthy dockerd logs (about a hundred pieces cover them all).
-//! Every place an anchor occurs is verified against the needles anchored
-//! there. Which pieces are chosen only decides the speed, never the result:
-//! a needle's anchor occurs wherever the needle does.
+//! rare in healthy dockerd logs, at most [`FAN_OUT`] needles a piece
+//! (about 170 pieces cover them all). Every place an anchor occurs is
+//! verified against the needles anchored there. Which pieces are chosen
+//! only decides the speed, never the result: a needle's anchor occurs
+//! wherever the needle does.
 //!
 //! It must not decide what a match means (that is `matching.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
-use aho_corasick::{Span, packed};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Literals shorter than this make a prefilter that rules out too little.
@@ -29,11 +31,11 @@ const MIN_NEEDLE: usize = 3;
 const MAX_EXPANSION: usize = 16;
 /// Candidates kept on the stack; a line with more spills to the heap.
 const INLINE: usize = 16;
+/// The most needles one anchor stands for: the needles anchored at a place
+/// are compared one by one.
+const FAN_OUT: usize = 8;
 /// The length of an anchor (a needle shorter than this is its own).
 const ANCHOR: usize = 4;
-/// Anchors per packed searcher: Teddy verifies fewer false candidates with
-/// fewer patterns per bucket, and refuses more than 128.
-const CHUNK: usize = 64;
 /// Healthy dockerd logs (real and source-written, text and JSON): anchors
 /// that occur in them less often are preferred. A model of ordinary log
 /// text for speed only.
@@ -43,13 +45,15 @@ const HEALTHY: [&str; 3] = [
     include_str!("../../fixtures/logs/ready/dockerd-26.1-json-from-source.log"),
 ];
 
-/// Packed searches for the anchors of every entry's needles, and the
-/// entries each needle stands for.
+/// A search for the anchors of every entry's needles, and the entries
+/// each needle stands for.
 #[derive(Debug, Clone)]
 pub(super) struct Prefilter {
-    /// The anchors, [`CHUNK`] to a searcher.
-    searchers: Vec<packed::Searcher>,
-    /// For anchor `i` (over all searchers), the needles that may begin
+    /// One automaton over every anchor that reports each place any of
+    /// them occurs, overlapping ones too; `None` when it could not be
+    /// built (every entry is then unfiltered).
+    search: Option<AhoCorasick>,
+    /// For anchor `i`, the needles that may begin
     /// `offset` bytes before it: `anchored[at[i]..at[i + 1]]`.
     anchored: Vec<Anchored>,
     at: Vec<u32>,
@@ -89,42 +93,32 @@ impl Prefilter {
         }
         let needles: Vec<Vec<u8>> = owners_of.into_keys().collect();
         let anchors = anchors(&needles);
-        // Anchors that share their first three bytes can be found at the
-        // same place, where a packed search reports only one of them: each
-        // is verified against the needles of all of them.
-        let mut by_prefix: BTreeMap<&[u8], Vec<Anchored>> = BTreeMap::new();
-        for (anchor, anchored) in &anchors {
-            by_prefix
-                .entry(&anchor[..3])
-                .or_default()
-                .extend(anchored.iter().copied());
+        // A piece chosen twice (for needles with no other piece left) is
+        // one anchor with the needles of both.
+        let mut merged: BTreeMap<Vec<u8>, Vec<Anchored>> = BTreeMap::new();
+        for (anchor, list) in anchors {
+            merged.entry(anchor).or_default().extend(list);
         }
         let mut anchored = Vec::new();
         let mut at = vec![0];
-        for (anchor, _) in &anchors {
-            anchored.extend(by_prefix[&anchor[..3]].iter().copied());
+        for list in merged.values() {
+            anchored.extend(list.iter().copied());
             at.push(u32::try_from(anchored.len()).expect("fewer than 2^32 anchors"));
         }
-        let searchers: Option<Vec<packed::Searcher>> = anchors
-            .chunks(CHUNK)
-            .map(|chunk| {
-                packed::Config::new()
-                    .match_kind(packed::MatchKind::LeftmostFirst)
-                    .builder()
-                    .extend(chunk.iter().map(|(anchor, _)| anchor))
-                    .build()
-            })
-            .collect();
-        let searchers = searchers.unwrap_or_else(|| {
-            // No packed search on this machine or for these anchors:
-            // every entry runs its pattern.
+        let search = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(merged.keys());
+        let search = search.ok().or_else(|| {
+            // No automaton for these anchors (too large for the
+            // library's limits): every entry runs its pattern.
             unfiltered.extend(owners.iter().copied());
             unfiltered.sort_unstable();
             unfiltered.dedup();
-            Vec::new()
+            None
         });
         Prefilter {
-            searchers,
+            search,
             anchored,
             at,
             needles,
@@ -163,25 +157,23 @@ impl Prefilter {
             push(entry);
         }
         let bytes = text.as_bytes();
-        for (chunk, searcher) in self.searchers.iter().enumerate() {
-            // Every place an anchor occurs: a packed search reports the
-            // leftmost, so search again from the byte after it.
-            let mut from = 0;
-            while let Some(found) = searcher.find_in(text, Span::from(from..bytes.len())) {
-                from = found.start() + 1;
-                let anchor = chunk * CHUNK + found.pattern().as_usize();
-                let anchored = self.at[anchor] as usize..self.at[anchor + 1] as usize;
-                for &Anchored { needle, offset } in &self.anchored[anchored] {
-                    let (needle, offset) = (needle as usize, offset as usize);
-                    let is_there = found
-                        .start()
-                        .checked_sub(offset)
-                        .is_some_and(|begin| bytes[begin..].starts_with(&self.needles[needle]));
-                    if is_there {
-                        let owners = self.starts[needle] as usize..self.starts[needle + 1] as usize;
-                        for &entry in &self.owners[owners] {
-                            push(entry);
-                        }
+        for found in self
+            .search
+            .iter()
+            .flat_map(|s| s.find_overlapping_iter(text))
+        {
+            let anchor = found.pattern().as_usize();
+            let anchored = self.at[anchor] as usize..self.at[anchor + 1] as usize;
+            for &Anchored { needle, offset } in &self.anchored[anchored] {
+                let (needle, offset) = (needle as usize, offset as usize);
+                let is_there = found
+                    .start()
+                    .checked_sub(offset)
+                    .is_some_and(|begin| bytes[begin..].starts_with(&self.needles[needle]));
+                if is_there {
+                    let owners = self.starts[needle] as usize..self.starts[needle + 1] as usize;
+                    for &entry in &self.owners[owners] {
+                        push(entry);
                     }
                 }
             }
@@ -266,25 +258,40 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
     let mut open: Vec<usize> = holders.iter().map(Vec::len).collect();
     let mut anchored = vec![false; needles.len()];
     let mut chosen = Vec::new();
+    // A piece anchors at most FAN_OUT needles, so a place where it occurs
+    // costs at most that many comparisons (`ror ` is in every logrus error
+    // line); it is chosen once, unless no other piece is left for a needle.
+    let mut used = vec![false; pieces.len()];
     loop {
         // The most needles per occurrence: open/(1+seen), compared without
-        // division; the first (smallest) piece wins ties.
-        let mut best: Option<usize> = None;
-        for piece in 0..pieces.len() {
-            if open[piece] == 0 {
-                continue;
+        // division; the first (smallest) piece wins ties. Unused pieces
+        // first.
+        let score = |piece: usize| open[piece].min(FAN_OUT);
+        let pick = |reuse: bool| {
+            let mut best: Option<usize> = None;
+            for piece in 0..pieces.len() {
+                if open[piece] == 0 || (used[piece] && !reuse) {
+                    continue;
+                }
+                let better = best
+                    .is_none_or(|b| score(piece) * (1 + seen[b]) > score(b) * (1 + seen[piece]));
+                if better {
+                    best = Some(piece);
+                }
             }
-            let better =
-                best.is_none_or(|b| open[piece] * (1 + seen[b]) > open[b] * (1 + seen[piece]));
-            if better {
-                best = Some(piece);
-            }
-        }
-        let Some(best) = best else { break };
+            best
+        };
+        let Some(best) = pick(false).or_else(|| pick(true)) else {
+            break;
+        };
+        used[best] = true;
         let mut list = Vec::new();
         for &needle in &holders[best] {
             if anchored[needle] {
                 continue;
+            }
+            if list.len() == FAN_OUT {
+                break;
             }
             anchored[needle] = true;
             let offset = held[needle]
@@ -524,13 +531,27 @@ mod tests {
 
     #[test]
     fn many_entries_name_only_their_own_candidates() {
-        // More candidates than fit on the stack, and more literals than a
-        // packed search holds.
+        // More candidates than fit on the stack, and more needles sharing a
+        // piece (`numb`) than one anchor stands for.
         let patterns: Vec<String> = (0..300).map(|i| format!("needle number {i:03}")).collect();
         let p = Prefilter::new(patterns.iter().map(String::as_str));
         assert_eq!(candidates(&p, "… needle number 299 …"), [299]);
         assert_eq!(candidates(&p, "needle number"), Vec::<usize>::new());
         let all = patterns.join(" ");
         assert_eq!(candidates(&p, &all), (0..300).collect::<Vec<_>>());
+    }
+
+    /// `error` is in every error line: however many needles hold a piece,
+    /// a place where one anchor occurs is compared with at most FAN_OUT
+    /// of them, and every needle is still found.
+    #[test]
+    fn an_anchor_stands_for_at_most_fan_out_needles() {
+        let patterns: Vec<String> = (0..40).map(|i| format!("error: case {i:02}")).collect();
+        let p = Prefilter::new(patterns.iter().map(String::as_str));
+        assert!(p.at.windows(2).all(|w| (w[1] - w[0]) as usize <= FAN_OUT));
+        assert_eq!(candidates(&p, "level=error msg=\"x\""), Vec::<usize>::new());
+        for (i, pattern) in patterns.iter().enumerate() {
+            assert_eq!(candidates(&p, &format!("… {pattern} …")), [i]);
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! is `matching.rs`); it reads a line's level and framing through
 //! `logline.rs`, its phase through `phase.rs`, families through `family.rs`.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -186,7 +187,15 @@ pub struct Classifier<'s> {
     matched: Option<ByFamily>,
     last_nonempty: String,
     last_nonempty_number: usize,
+    /// The words of warnings that matched no entry, up to
+    /// [`QUIET_WARNINGS`] of them.
+    quiet_warnings: HashSet<String>,
 }
+
+/// How many distinct warnings without a match a [`Classifier`] remembers:
+/// a daemon prints a few dozen kinds; the bound keeps memory flat (each is
+/// at most [`logline::MAX_LINE_BYTES`]).
+const QUIET_WARNINGS: usize = 256;
 
 /// Which kind of candidate a line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +225,7 @@ impl<'s> Classifier<'s> {
             matched: None,
             last_nonempty: String::new(),
             last_nonempty_number: 0,
+            quiet_warnings: HashSet::new(),
         }
     }
 
@@ -272,7 +282,7 @@ impl<'s> Classifier<'s> {
         } else if level == Some(Level::Warning) {
             // A warning is the failure only when nothing worse is in the
             // log and an entry names it (dockerd retrying containerd).
-            entry = self.set.match_index(&line, None);
+            entry = self.match_warning(&line);
             slot = entry.is_some().then_some(Slot::Warning);
         }
         if let Some(slot) = slot {
@@ -293,6 +303,23 @@ impl<'s> Classifier<'s> {
             self.last_nonempty_number = self.lines;
         }
         LineVerdict { level, entry }
+    }
+
+    /// The first entry matching a warning line. A daemon repeats its
+    /// warnings word for word (on every start, for every container), so
+    /// the words of one that matched nothing are remembered and the same
+    /// words later cost a lookup. The catalogue sees a warning without its
+    /// leading timestamp, so the remembered answer is the answer.
+    fn match_warning(&mut self, line: &str) -> Option<usize> {
+        let words = logline::without_leading_time(line);
+        if self.quiet_warnings.contains(words) {
+            return None;
+        }
+        let entry = self.set.match_index(words, None);
+        if entry.is_none() && self.quiet_warnings.len() < QUIET_WARNINGS {
+            self.quiet_warnings.insert(words.to_owned());
+        }
+        entry
     }
 
     /// Keeps `line` as the latest candidate of its `slot`.
@@ -567,6 +594,44 @@ mod tests {
         );
     }
 
+    /// A warning repeated word for word gets the same answer every time,
+    /// whether it matched an entry or not, and whatever its timestamp; the
+    /// words remembered stay bounded.
+    #[test]
+    fn repeated_warnings_get_the_same_answer_and_memory_stays_bounded() {
+        let set = SignatureSet::shared();
+        let mut classifier = Classifier::new(set);
+        let quiet = |second: u32| {
+            format!(
+                "time=\"2026-11-28T19:09:{second:02}Z\" level=warning msg=\"Your kernel does not support swap memory limit\""
+            )
+        };
+        let named = |second: u32| {
+            format!(
+                "time=\"2026-11-28T19:09:{second:02}Z\" level=warning msg=\"failed to start daemon: Devices cgroup isn't mounted\""
+            )
+        };
+        let devices = set
+            .entries()
+            .iter()
+            .position(|e| e.id == "devices-cgroup-missing");
+        for second in 0..3 {
+            assert_eq!(classifier.push(&quiet(second)).entry, None);
+            assert_eq!(classifier.push(&named(second)).entry, devices);
+        }
+        assert_eq!(classifier.quiet_warnings.len(), 1);
+        for n in 0..2 * QUIET_WARNINGS {
+            classifier.push(&format!("level=warning msg=\"odd warning number {n}\""));
+        }
+        assert_eq!(classifier.quiet_warnings.len(), QUIET_WARNINGS);
+        assert_eq!(classifier.push(&named(9)).entry, devices);
+        let finding = classifier.finish();
+        assert_eq!(
+            finding.entry(set).map(|e| e.id.as_str()),
+            Some("devices-cgroup-missing")
+        );
+    }
+
     /// Logs kept by real runs classify to the signature they are filed under.
     #[rstest::rstest]
     fn captured_failure_logs_classify_to_their_directory(
@@ -638,7 +703,7 @@ mod tests {
                 };
                 (Some(kind), frame.level.unwrap(), e)
             } else if frame.level == Some(Level::Warning) {
-                let e = set.match_index(&text, None);
+                let e = set.match_index(logline::without_leading_time(&text), None);
                 (e.map(|_| Kind::Warning), Level::Warning, e)
             } else {
                 (None, Level::Info, None)

@@ -7,6 +7,7 @@
 //! file that cannot be read or is invalid; each is reported, and the other
 //! logs are still triaged).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -130,15 +131,17 @@ pub fn run(config: &TriageConfig, terminal: &Terminal) -> Result<u8, HarnessErro
 }
 
 /// The built-in catalogue with each `--signatures` file's entries in
-/// front, the last file first.
-fn load_catalogue(paths: &[PathBuf]) -> Result<SignatureSet, TriageError> {
-    let mut set = SignatureSet::builtin();
+/// front, the last file first. Without such files it is the process's
+/// shared catalogue, which the fixes' proofs read too: built once, not
+/// twice.
+fn load_catalogue(paths: &[PathBuf]) -> Result<Cow<'static, SignatureSet>, TriageError> {
+    let mut set = Cow::Borrowed(SignatureSet::shared());
     for path in paths {
         let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        set = set.with_user_entries(path, &text)?;
+        set = Cow::Owned(set.with_user_entries(path, &text)?);
     }
     Ok(set)
 }
