@@ -208,8 +208,9 @@ struct Anchored {
 
 /// Anchors for `needles`, each with the needles it anchors: every needle
 /// holds exactly one chosen anchor. Greedy: the [`ANCHOR`]-byte piece that
-/// holds the most needles not yet anchored for the fewest occurrences in
-/// [`HEALTHY`] (then the smallest piece, for a stable result); a needle
+/// holds the most needles not yet anchored (counting at most [`FAN_OUT`])
+/// for the fewest occurrences in [`HEALTHY`] (then the smallest piece, for
+/// a stable result), which takes at most [`FAN_OUT`] of them; a needle
 /// shorter than [`ANCHOR`] is its own piece.
 fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
     // Every piece of every needle, sorted for a stable choice.
