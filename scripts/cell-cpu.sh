@@ -3,7 +3,8 @@
 # system, every process of the run, sandboxes included) of
 #   (1) 8 bare sandboxes: `runsc --network=none do true`
 #   (2) the design matrix's 8 cells with the fake dockerd that crashes at
-#       once (the sandbox, the agent's mounts and doctor, the harness)
+#       once (the sandbox, the agent's mounts and doctor, the harness), and
+#       the same with --no-doctor
 #   (3) the same 8 cells with the fake dockerd that serves GET /info
 #   (4) the design matrix's 8 real cells (dockerd and containerd in gVisor)
 # each as a median of ROUNDS runs at --jobs 1, divided by 8. (4) minus (2)
@@ -56,6 +57,7 @@ for label, runsc in [("20221219", old), ("20240729", new)]:
         "bare sandbox (runsc do true)": ["bash", "-c", " ".join(
             [f"{runsc} --root={out}/root --network=none do -quiet /bin/true;"] * 8)],
         "cell, fake dockerd crashes": run(f"{out}/fake-crash.yaml", runsc, "crash"),
+        "  the same with --no-doctor": run(f"{out}/fake-crash.yaml", runsc, "nodoc") + ["--no-doctor"],
         "cell, fake dockerd ready": run(f"{out}/fake-ready.yaml", runsc, "ready"),
         "cell, real dockerd": run("scenarios/devices-cgroup.yaml", runsc, "real"),
     }
