@@ -104,6 +104,15 @@ fn api_request(line: &str) -> Option<(&str, &str)> {
         .then(|| (method, path.split('?').next().unwrap_or(path)))
 }
 
+/// Whether `line` is the docker CLI's closing summary of `docker start`
+/// (`Error: failed to start containers: web`): it repeats that the
+/// daemon's answer above it was an error and never names a cause, so it
+/// does not end a failure itself.
+pub fn is_cli_summary(line: &str) -> bool {
+    let payload = super::logline::frame(line).payload.trim_start();
+    payload.starts_with("Error: failed to start containers: ")
+}
+
 /// Whether `line` is a shell prompt running the docker CLI (`$ docker run
 /// …`, `# sudo docker pull …`, `docker-compose up`), or docker-compose
 /// (v1) reporting the network it creates for a project (`Creating network
@@ -239,6 +248,15 @@ mod tests {
     #[case::started("h systemd[1]: Started Docker Application Container Engine.", false)]
     fn unit_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(says_unit_failed(line), want, "{line}");
+    }
+
+    #[rstest]
+    #[case::start_summary("Error: failed to start containers: web", true)]
+    #[case::start_summary_list("Error: failed to start containers: [web]", true)]
+    #[case::daemon_answer("Error response from daemon: no space left on device", false)]
+    #[case::other_cli_error("Error: No such container: web", false)]
+    fn cli_summaries(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(is_cli_summary(line), want, "{line}");
     }
 
     #[rstest]

@@ -271,7 +271,7 @@ impl<'s> Classifier<'s> {
             // `ERROR: …`) when an entry names it; compose's closing
             // `ERROR: Encountered errors …` names nothing and stays an error.
             slot = Some(
-                if frame.shape == Shape::Cli
+                if (frame.shape == Shape::Cli && !phase::is_cli_summary(&line))
                     || (self.cli
                         && (frame.shape == Shape::Plain
                             || (frame.shape == Shape::Console && entry.is_some())))
@@ -698,7 +698,7 @@ mod tests {
                 }
             } else if frame.level >= Some(Level::Error) {
                 let e = set.match_framed(&text);
-                let container = frame.shape == Shape::Cli
+                let container = (frame.shape == Shape::Cli && !phase::is_cli_summary(&text))
                     || (cli
                         && (frame.shape == Shape::Plain
                             || (frame.shape == Shape::Console && e.is_some())))
