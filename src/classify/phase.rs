@@ -104,19 +104,38 @@ fn api_request(line: &str) -> Option<(&str, &str)> {
         .then(|| (method, path.split('?').next().unwrap_or(path)))
 }
 
+/// Whether `line` is the docker CLI's closing summary of `docker start`
+/// (`Error: failed to start containers: web`): it repeats that the
+/// daemon's answer above it was an error and never names a cause, so it
+/// does not end a failure itself.
+pub fn is_cli_summary(line: &str) -> bool {
+    let payload = super::logline::frame(line).payload.trim_start();
+    payload.starts_with("Error: failed to start containers: ")
+}
+
 /// Whether `line` is a shell prompt running the docker CLI (`$ docker run
-/// …`, `# sudo docker pull …`, `docker-compose up`): what follows is the
-/// CLI's transcript, whose failures are failed requests to a daemon that
-/// answered.
+/// …`, `# sudo docker pull …`, `docker-compose up`), or docker-compose
+/// (v1) reporting the network it creates for a project (`Creating network
+/// "web_default" with the default driver`): what follows is the CLI's
+/// transcript, whose failures are failed requests to a daemon that
+/// answered. Docker before 1.12 started the daemon itself as `docker
+/// daemon` (or `docker -d`): that is not a request.
 pub fn is_cli_command(line: &str) -> bool {
     let rest = line.trim_start();
+    if rest.starts_with("Creating network \"") && rest.contains("\" with ") {
+        return true;
+    }
     let rest = rest
         .strip_prefix('$')
         .or_else(|| rest.strip_prefix('#'))
         .unwrap_or(rest)
         .trim_start();
     let rest = rest.strip_prefix("sudo ").unwrap_or(rest).trim_start();
-    rest.starts_with("docker ") || rest.starts_with("docker-compose ")
+    if let Some(args) = rest.strip_prefix("docker ") {
+        let args = args.trim_start();
+        return !(args.starts_with("daemon") || args.starts_with("-d ") || args == "-d");
+    }
+    rest.starts_with("docker-compose ")
 }
 
 /// Whether `line` is systemd saying the service failed: `Main process
@@ -232,10 +251,23 @@ mod tests {
     }
 
     #[rstest]
+    #[case::start_summary("Error: failed to start containers: web", true)]
+    #[case::start_summary_list("Error: failed to start containers: [web]", true)]
+    #[case::daemon_answer("Error response from daemon: no space left on device", false)]
+    #[case::other_cli_error("Error: No such container: web", false)]
+    fn cli_summaries(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(is_cli_summary(line), want, "{line}");
+    }
+
+    #[rstest]
     #[case::prompt("$ docker run --rm busybox true", true)]
     #[case::root_prompt("# sudo docker pull nginx", true)]
     #[case::bare("docker-compose up -d", true)]
     #[case::daemon("$ dockerd --debug", false)]
+    #[case::old_daemon("$ sudo docker daemon", false)]
+    #[case::old_daemon_flag("# docker -d", false)]
+    #[case::compose_network(r#"Creating network "website_default" with the default driver"#, true)]
+    #[case::prose_network("Creating network interfaces failed", false)]
     #[case::text("the docker daemon failed", false)]
     fn cli_commands(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_cli_command(line), want, "{line}");

@@ -266,9 +266,15 @@ impl<'s> Classifier<'s> {
         } else if level >= Some(Level::Error) {
             let embedded = frame.embedded.map(|e| e.text());
             entry = self.set.match_index(&line, embedded.as_deref());
+            // In a CLI transcript an error in the CLI's own words fails a
+            // request: a plain line, or a console-shaped one (compose's
+            // `ERROR: …`) when an entry names it; compose's closing
+            // `ERROR: Encountered errors …` names nothing and stays an error.
             slot = Some(
-                if frame.shape == Shape::Cli
-                    || (self.cli && frame.shape == Shape::Plain)
+                if (frame.shape == Shape::Cli && !phase::is_cli_summary(&line))
+                    || (self.cli
+                        && (frame.shape == Shape::Plain
+                            || (frame.shape == Shape::Console && entry.is_some())))
                     || phase::is_container_start_failure(&line)
                     || (entry.is_some() && phase::is_api_error(&line))
                 {
@@ -692,8 +698,10 @@ mod tests {
                 }
             } else if frame.level >= Some(Level::Error) {
                 let e = set.match_framed(&text);
-                let container = frame.shape == Shape::Cli
-                    || (cli && frame.shape == Shape::Plain)
+                let container = (frame.shape == Shape::Cli && !phase::is_cli_summary(&text))
+                    || (cli
+                        && (frame.shape == Shape::Plain
+                            || (frame.shape == Shape::Console && e.is_some())))
                     || phase::is_container_start_failure(&text)
                     || (e.is_some() && phase::is_api_error(&text));
                 let kind = match (container, frame.level) {
