@@ -123,7 +123,8 @@ pub struct RunArgs {
     /// Override the scenarios' probe depth.
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
-    /// Cells run at once, 1 to 1024 (default: twice the number of cores).
+    /// Cells run at once, 1 to 1024 (default: three times the number of
+    /// cores).
     #[arg(long, short = 'j', value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
     pub jobs: Option<usize>,
     /// Override the scenarios' probe timeout, in seconds (1 to 86400).
@@ -534,10 +535,11 @@ impl RunArgs {
             schedule: Schedule {
                 // A cell spends about half its time waiting on dockerd
                 // (libcontainerd's one-second poll before a failed daemon
-                // exits) and on runsc's teardown, so two per core keep the
-                // cores busy (README, Speed).
+                // prints its last words) and on runsc's start and teardown:
+                // on 2 cores the design matrix took 8.52 s with 3 cells per
+                // core and with 4, 9.85 s with 2 (README, Speed).
                 jobs: self.jobs.unwrap_or_else(|| {
-                    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                    3 * std::thread::available_parallelism().map_or(1, |n| n.get())
                 }),
                 retries: self.retries,
             },

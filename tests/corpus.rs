@@ -83,14 +83,12 @@ fn every_excerpt_lies_on_the_side_the_split_rule_gives() {
         "the corpus has {} excerpts",
         train + held
     );
-    // The first 182 excerpts were collected together and a third of them
-    // fell on the held-out side. Later rounds add train-side threads only
-    // (a held-out thread is skipped unread), so the share shrinks as train
-    // grows; a quarter is the floor below which held-out numbers would say
-    // too little.
+    // Rounds after the first add train-side threads (a held-out thread is
+    // skipped unread) and held-out-side ones (labelled by someone who does
+    // not tune, never scored one by one), so that a third stays held out.
     assert!(
-        held * 4 >= train + held,
-        "less than a quarter is held out: {held}"
+        held * 3 >= train + held,
+        "less than a third is held out: {held}"
     );
 }
 
