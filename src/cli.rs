@@ -24,7 +24,7 @@ use crate::report::junit::JunitPolicy;
 use crate::report::styles::Styles;
 use crate::report::{self, Destination, Output};
 use crate::scenario::{Depth, OneOrMany, Selector};
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, default_jobs};
 
 /// The largest `--timeout`: a day.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -124,7 +124,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
     /// Cells run at once, 1 to 1024 (default: three times the number of
-    /// cores).
+    /// cores, at most one per 256 MiB of available memory).
     #[arg(long, short = 'j', value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
     pub jobs: Option<usize>,
     /// Override the scenarios' probe timeout, in seconds (1 to 86400).
@@ -533,13 +533,11 @@ impl RunArgs {
                 doctor: !self.no_doctor,
             },
             schedule: Schedule {
-                // A cell spends about half its time waiting on dockerd
-                // (libcontainerd's one-second poll before a failed daemon
-                // prints its last words) and on runsc's start and teardown:
-                // on 2 cores the design matrix took 8.52 s with 3 cells per
-                // core and with 4, 9.85 s with 2 (README, Speed).
                 jobs: self.jobs.unwrap_or_else(|| {
-                    3 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                    default_jobs(
+                        std::thread::available_parallelism().map_or(1, |n| n.get()),
+                        crate::process::memory::available_bytes(),
+                    )
                 }),
                 retries: self.retries,
             },

@@ -5,6 +5,7 @@
 pub mod cgroupdirs;
 pub mod child;
 pub mod envprobe;
+pub mod memory;
 pub mod mounts;
 pub mod notify;
 pub mod signals;

@@ -32,6 +32,29 @@ pub struct Schedule {
     pub retries: usize,
 }
 
+/// Cells per core when `--jobs` is not given. A cell spends about half its
+/// time waiting (a failed dockerd sleeps a second for containerd's exit
+/// before its last words; runsc's start waits on I/O): on 2 cores the
+/// design matrix took 8.52 s with 3 cells per core and with 4, 9.85 s with
+/// 2 (README, Speed).
+pub const CELLS_PER_CORE: usize = 3;
+
+/// The memory one cell is allowed by the default `--jobs`: a runsc sandbox
+/// with a ready dockerd held about 130 MiB here; twice that leaves room for
+/// a container probe and a larger dockerd.
+pub const MEMORY_PER_CELL: u64 = 256 << 20;
+
+/// The default `--jobs`: [`CELLS_PER_CORE`] per core, but no more cells
+/// than `mem_available` bytes hold at [`MEMORY_PER_CELL`] each (when it is
+/// known), and at least one.
+pub fn default_jobs(cores: usize, mem_available: Option<u64>) -> usize {
+    let by_cores = CELLS_PER_CORE * cores.max(1);
+    let by_memory = mem_available.map_or(usize::MAX, |bytes| {
+        usize::try_from(bytes / MEMORY_PER_CELL).unwrap_or(usize::MAX)
+    });
+    by_cores.min(by_memory).max(1)
+}
+
 /// Runs every cell (until a shutdown request) and returns the results in
 /// matrix order. Cells not started before a shutdown are left out.
 pub fn run_all(
@@ -89,4 +112,20 @@ fn run_with_retries(ctx: &RunContext<'_>, cell: &Cell, retries: usize) -> CellRe
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_jobs_are_three_per_core_within_the_memory() {
+        let gib = 1u64 << 30;
+        assert_eq!(default_jobs(2, Some(24 * gib)), 6);
+        assert_eq!(default_jobs(2, None), 6);
+        // 1 GiB holds 4 cells of 256 MiB.
+        assert_eq!(default_jobs(8, Some(gib)), 4);
+        assert_eq!(default_jobs(4, Some(100 << 20)), 1);
+        assert_eq!(default_jobs(0, None), 3);
+    }
 }
