@@ -711,7 +711,7 @@ mod tests {
                 };
                 (Some(kind), frame.level.unwrap(), e)
             } else if frame.level == Some(Level::Warning) {
-                let e = set.match_index(logline::without_leading_time(&text), None);
+                let e = set.match_index(&text, None);
                 (e.map(|_| Kind::Warning), Level::Warning, e)
             } else {
                 (None, Level::Info, None)
