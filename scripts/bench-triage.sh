@@ -10,6 +10,8 @@
 #   GREP=0 …                                (leave grep out)
 #   DISTINCT_WARNINGS=1 …                   (every warning's words differ:
 #                                           no repeated warning to remember)
+#   API_ERRORS=1 …                          (every line an API error naming
+#                                           another container: the worst case)
 #
 # With BASELINE, both binaries run in one hyperfine call (interleaved, so
 # load from other work falls on both alike; build the baseline with
@@ -30,11 +32,13 @@ SIZE_MIB=${SIZE_MIB:-1024}
 BASELINE=${BASELINE:-}
 GREP=${GREP:-1}
 DISTINCT_WARNINGS=${DISTINCT_WARNINGS:-0}
+API_ERRORS=${API_ERRORS:-0}
 # The generated logs are kept between runs in a private cache directory, not
 # under a fixed /tmp path that another user could have planted first.
 WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/dindcheck/triage-bench}
 variant=""
 [ "$DISTINCT_WARNINGS" = 0 ] || variant="-distinct"
+[ "$API_ERRORS" = 0 ] || variant="$variant-api-errors"
 LOG=$WORK/dockerd-${SIZE_MIB}MiB$variant.log
 SMALL=$WORK/dockerd-1MiB$variant.log
 PATTERNS=$WORK/patterns.ere
@@ -55,7 +59,7 @@ mkdir -p -m 0700 "$WORK"
 generate() {
     local mib=$1 out=$2
     grep -h '^time="' fixtures/logs/ready/*.log | grep -v 'API listen on' |
-        awk -v target=$((mib << 20)) -v distinct="$DISTINCT_WARNINGS" '
+        awk -v target=$((mib << 20)) -v distinct="$DISTINCT_WARNINGS" -v errors="$API_ERRORS" '
             { sub(/^time="[^"]*" /, ""); tpl[n++] = $0 }
             END {
                 debug[0] = "level=debug msg=\"Calling HEAD /_ping\""
@@ -70,6 +74,7 @@ generate() {
                     # Real daemons repeat their warnings word for word;
                     # DISTINCT_WARNINGS=1 numbers each one instead.
                     if (distinct && line ~ /^level=warning msg="/) sub(/msg="/, "msg=\"#" i " ", line)
+                    if (errors) line = sprintf("level=error msg=\"Handler for GET /v1.41/containers/c%d/json returned error: No such container: c%d\"", i, i)
                     print stamp line
                     bytes += length(stamp) + length(line) + 1
                     i++
