@@ -250,23 +250,8 @@ fn doctor_probes_this_machine_in_fresh_namespaces_and_leaves_nothing() {
 
 /// Runs the doctor inside `runsc do`, with nothing mounted at /sys/fs/cgroup.
 fn doctor_in_runsc(runsc: &Path, scratch: &Path) -> Value {
-    let argv = vec![
-        runsc.display().to_string(),
-        format!("--root={}", scratch.display()),
-        "--network=none".into(),
-        "do".into(),
-        "-quiet".into(),
-        dindcheck(),
-        "doctor".into(),
-        "--format".into(),
-        "json".into(),
-        "--".into(),
-        "--exec-opt".into(),
-        "native.cgroupdriver=cgroupfs".into(),
-    ];
-    let (_, output) = run(scratch, &argv);
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}\n{}", explain(&argv, &output)))
+    let args = ["--exec-opt", "native.cgroupdriver=cgroupfs"].map(String::from);
+    doctor_in_runsc_after(runsc, scratch, &[], &args)
 }
 
 #[rstest]
