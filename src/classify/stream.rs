@@ -499,7 +499,8 @@ fn is_daemon_framed(candidate: &Candidate) -> bool {
 
 /// The latest matched line before `candidate` that is tied to it: the
 /// candidate wraps its message, or shares its family (the candidate's
-/// entry's family, else the one its words name), or the candidate is a
+/// entry's family, else the one its words name), or the candidate matched
+/// a wrapper entry and the line is the kernel's, or the candidate is a
 /// failed container start and the line is the runtime's (runtime or
 /// sandbox family: what the start reports). Wrapping wins over a shared
 /// family; a wrapper entry's line never stands in for another.
@@ -521,6 +522,15 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     };
     if let Some(same) = family.and_then(|f| table[f as usize].as_deref()) {
         return Some(same);
+    }
+    // A kernel that lacks a feature (a module, a filesystem) is behind
+    // failures in every subsystem: a wrapper's line is tied to an earlier
+    // kernel line too (`'overlay' not found as a supported filesystem`
+    // before `error initializing graphdriver: driver not supported`).
+    if candidate.entry.is_some()
+        && let Some(kernel) = table[Family::Kernel as usize].as_deref()
+    {
+        return Some(kernel);
     }
     if !container {
         return None;
@@ -587,6 +597,25 @@ mod tests {
         let c = set.classify_log(log);
         assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
         assert_eq!(c.line_number, Some(3));
+    }
+
+    /// A wrapper's fatal line takes the cause from an earlier kernel line;
+    /// a specific fatal line, or one that matches nothing, does not.
+    #[test]
+    fn an_earlier_kernel_line_names_a_wrappers_cause_only() {
+        let set = SignatureSet::builtin();
+        let kernel = "time=\"2018-07-27T14:16:30Z\" level=error msg=\"'overlay' not found as a supported filesystem on this host. Please ensure kernel is new enough and has overlay support loaded.\"\n";
+        let c = set.classify_log(&format!(
+            "{kernel}Error starting daemon: error initializing graphdriver: driver not supported\n"
+        ));
+        assert_eq!(c.signature.as_deref(), Some("overlay-not-in-kernel"));
+        assert_eq!(c.line_number, Some(1));
+        let c = set.classify_log(&format!(
+            "{kernel}failed to start daemon: Devices cgroup isn't mounted\n"
+        ));
+        assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
+        let c = set.classify_log(&format!("{kernel}failed to start daemon: something new\n"));
+        assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
     }
 
     #[test]
