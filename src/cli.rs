@@ -24,7 +24,7 @@ use crate::report::junit::JunitPolicy;
 use crate::report::styles::Styles;
 use crate::report::{self, Destination, Output};
 use crate::scenario::{Depth, OneOrMany, Selector};
-use crate::schedule::{Schedule, default_jobs};
+use crate::schedule::{Schedule, default_schedule};
 
 /// The largest `--timeout`: a day.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -124,7 +124,8 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub depth: Option<DepthArg>,
     /// Cells run at once, 1 to 1024 (default: three times the number of
-    /// cores, at most one per 256 MiB of available memory).
+    /// cores, and up to six times while the CPUs idle, at most one per 256
+    /// MiB of available memory).
     #[arg(long, short = 'j', value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_JOBS))]
     pub jobs: Option<usize>,
     /// Override the scenarios' probe timeout, in seconds (1 to 86400).
@@ -532,14 +533,17 @@ impl RunArgs {
                 timeout_secs: self.timeout,
                 doctor: !self.no_doctor,
             },
-            schedule: Schedule {
-                jobs: self.jobs.unwrap_or_else(|| {
-                    default_jobs(
-                        std::thread::available_parallelism().map_or(1, |n| n.get()),
-                        crate::process::memory::available_bytes(),
-                    )
-                }),
-                retries: self.retries,
+            schedule: match self.jobs {
+                Some(jobs) => Schedule {
+                    jobs,
+                    more_while_idle: None,
+                    retries: self.retries,
+                },
+                None => default_schedule(
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    crate::process::memory::available_bytes(),
+                    self.retries,
+                ),
             },
             grace: Duration::from_secs(self.grace),
             out: self.out,

@@ -4,6 +4,7 @@
 
 pub mod cgroupdirs;
 pub mod child;
+pub mod cpu;
 pub mod envprobe;
 pub mod memory;
 pub mod mounts;

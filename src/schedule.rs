@@ -1,15 +1,18 @@
-//! Runs a scenario's cells on `--jobs` worker threads, with `--retries`,
-//! and reports progress. Results come back in matrix order.
+//! Runs a scenario's cells, `--jobs` at once (more while the CPUs idle,
+//! when `--jobs` is not given), with `--retries`, and reports progress.
+//! Results come back in matrix order.
 //!
-//! Workers are long-lived scoped threads: `PR_SET_PDEATHSIG` is tied to the
-//! thread that spawned a child, so a sandbox must not outlive its worker.
+//! Every cell has its own scoped thread, which lives as long as the cell:
+//! `PR_SET_PDEATHSIG` is tied to the thread that spawned a child, so a
+//! sandbox must not outlive its thread.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::matrix::Cell;
+use crate::process::cpu::CpuTimes;
 use crate::process::signals::{Shutdown, shutdown_level};
-use crate::report_format::{Attempt, CellResult};
+use crate::report_format::{Attempt, CellResult, Outcome};
 use crate::runner::{self, RunContext};
 
 /// Where the schedule reports cells starting and finishing (the terminal
@@ -28,6 +31,12 @@ pub trait CellEvents: Sync {
 pub struct Schedule {
     /// Cells at once.
     pub jobs: usize,
+    /// Up to how many cells may run at once while the CPUs idle: when
+    /// `jobs` cells run and a whole [`ADMISSION_INTERVAL`] left at least
+    /// half a core idle (every cell waiting: dockerd's shutdown wait, a
+    /// sandbox's I/O), one more cell starts. `None` (an explicit `--jobs`)
+    /// keeps exactly `jobs`.
+    pub more_while_idle: Option<usize>,
     /// How many times a failed cell is run again to tell flaky from stable.
     pub retries: usize,
 }
@@ -39,55 +48,169 @@ pub struct Schedule {
 /// 2 (README, Speed).
 pub const CELLS_PER_CORE: usize = 3;
 
+/// The most cells per core the default schedule lets run while the CPUs
+/// idle (see [`Schedule::more_while_idle`]).
+pub const IDLE_CELLS_PER_CORE: usize = 6;
+
 /// The memory one cell is allowed by the default `--jobs`: a runsc sandbox
 /// with a ready dockerd held about 130 MiB here; twice that leaves room for
 /// a container probe and a larger dockerd.
 pub const MEMORY_PER_CELL: u64 = 256 << 20;
 
+/// How often the schedule looks at the CPUs' idle share, and the most
+/// often it starts a cell beyond `jobs`.
+pub const ADMISSION_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The idle CPU, in cores, over one [`ADMISSION_INTERVAL`] that lets one
+/// more cell start.
+const IDLE_CORES_FOR_ONE_MORE: f64 = 0.5;
+
 /// The default `--jobs`: [`CELLS_PER_CORE`] per core, but no more cells
 /// than `mem_available` bytes hold at [`MEMORY_PER_CELL`] each (when it is
 /// known), and at least one.
 pub fn default_jobs(cores: usize, mem_available: Option<u64>) -> usize {
-    let by_cores = CELLS_PER_CORE * cores.max(1);
+    cells_within(CELLS_PER_CORE, cores, mem_available)
+}
+
+/// The default schedule: [`default_jobs`] cells, and up to
+/// [`IDLE_CELLS_PER_CORE`] per core (within the same memory) while the
+/// CPUs idle.
+pub fn default_schedule(cores: usize, mem_available: Option<u64>, retries: usize) -> Schedule {
+    Schedule {
+        jobs: default_jobs(cores, mem_available),
+        more_while_idle: Some(cells_within(IDLE_CELLS_PER_CORE, cores, mem_available)),
+        retries,
+    }
+}
+
+fn cells_within(per_core: usize, cores: usize, mem_available: Option<u64>) -> usize {
+    let by_cores = per_core * cores.max(1);
     let by_memory = mem_available.map_or(usize::MAX, |bytes| {
         usize::try_from(bytes / MEMORY_PER_CELL).unwrap_or(usize::MAX)
     });
     by_cores.min(by_memory).max(1)
 }
 
+/// The order cells start in: those expected to end with dockerd's own
+/// failure first (a failing dockerd waits a second for containerd before
+/// its last words, and other cells' work fills that second), cells with no
+/// expectation next, and cells expected to get further last, so the run
+/// does not end on a second in which every core waits. Within each group,
+/// matrix order.
+pub fn start_order(cells: &[Cell]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_key(|&i| {
+        match cells[i]
+            .expectation
+            .as_ref()
+            .and_then(|e| e.outcome.as_deref())
+            .and_then(Outcome::from_name)
+        {
+            Some(Outcome::DaemonFailed) => 0,
+            None => 1,
+            Some(_) => 2,
+        }
+    });
+    order
+}
+
+/// The results of [`run_all`].
+#[derive(Debug)]
+pub struct Ran {
+    /// One per cell started, in matrix order.
+    pub results: Vec<CellResult>,
+    /// The most cells that ran at once.
+    pub most_at_once: usize,
+}
+
 /// Runs every cell (until a shutdown request) and returns the results in
 /// matrix order. Cells not started before a shutdown are left out.
+///
+/// Each cell runs on its own scoped thread, started in [`start_order`] as
+/// the schedule allows.
 pub fn run_all(
     ctx: &RunContext<'_>,
     cells: &[Cell],
     schedule: Schedule,
     progress: &dyn CellEvents,
-) -> Vec<CellResult> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, CellResult)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..schedule.jobs.max(1).min(cells.len()) {
-            scope.spawn(|| {
-                loop {
-                    if shutdown_level() != Shutdown::None {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(cell) = cells.get(i) else { break };
-                    progress.started();
-                    let result = run_with_retries(ctx, cell, schedule.retries);
-                    progress.finished(&result);
-                    if let Ok(mut all) = results.lock() {
-                        all.push((i, result));
-                    }
+) -> Ran {
+    let jobs = schedule.jobs.max(1);
+    let (done, finished) = mpsc::channel::<(usize, CellResult)>();
+    let mut results: Vec<(usize, CellResult)> = Vec::with_capacity(cells.len());
+    let most_at_once = std::thread::scope(|scope| {
+        let mut pending = start_order(cells).into_iter().peekable();
+        let mut running = 0;
+        let mut idle = IdleWatch::new();
+        let mut most_at_once = 0;
+        loop {
+            while shutdown_level() == Shutdown::None && pending.peek().is_some() {
+                let extra = schedule
+                    .more_while_idle
+                    .is_some_and(|most| running < most && idle.one_more_fits());
+                if running >= jobs && !extra {
+                    break;
                 }
-            });
+                let Some(i) = pending.next() else { break };
+                progress.started();
+                let done = done.clone();
+                let cell = &cells[i];
+                scope.spawn(move || {
+                    let _ = done.send((i, run_with_retries(ctx, cell, schedule.retries)));
+                });
+                running += 1;
+                most_at_once = most_at_once.max(running);
+            }
+            if running == 0 {
+                break;
+            }
+            if let Ok((i, result)) = finished.recv_timeout(ADMISSION_INTERVAL) {
+                running -= 1;
+                progress.finished(&result);
+                results.push((i, result));
+            }
         }
+        most_at_once
     });
     progress.finish();
-    let mut all = results.into_inner().unwrap_or_default();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+    results.sort_by_key(|(i, _)| *i);
+    Ran {
+        results: results.into_iter().map(|(_, r)| r).collect(),
+        most_at_once,
+    }
+}
+
+/// Tells, once per [`ADMISSION_INTERVAL`], whether the CPUs were idle
+/// enough over it for one more cell.
+struct IdleWatch {
+    since: Instant,
+    times: Option<CpuTimes>,
+}
+
+impl IdleWatch {
+    fn new() -> IdleWatch {
+        IdleWatch {
+            since: Instant::now(),
+            times: CpuTimes::now(),
+        }
+    }
+
+    /// True at most once per interval: when a whole interval passed since
+    /// the last look and at least [`IDLE_CORES_FOR_ONE_MORE`] cores idled
+    /// over it. Every answer starts a new interval.
+    fn one_more_fits(&mut self) -> bool {
+        if self.since.elapsed() < ADMISSION_INTERVAL {
+            return false;
+        }
+        let now = CpuTimes::now();
+        let share = match (&now, &self.times) {
+            (Some(now), Some(then)) => now.idle_share_since(then),
+            _ => None,
+        };
+        self.since = Instant::now();
+        self.times = now;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        share.is_some_and(|share| share * cores as f64 >= IDLE_CORES_FOR_ONE_MORE)
+    }
 }
 
 /// Runs `cell`; while it fails, runs it again up to `retries` times and
@@ -127,5 +250,52 @@ mod tests {
         assert_eq!(default_jobs(8, Some(gib)), 4);
         assert_eq!(default_jobs(4, Some(100 << 20)), 1);
         assert_eq!(default_jobs(0, None), 3);
+    }
+
+    #[test]
+    fn the_default_schedule_lets_six_per_core_run_while_idle_within_the_memory() {
+        let gib = 1u64 << 30;
+        let schedule = default_schedule(2, Some(24 * gib), 1);
+        assert_eq!((schedule.jobs, schedule.more_while_idle), (6, Some(12)));
+        assert_eq!(schedule.retries, 1);
+        // 2 GiB holds 8 cells of 256 MiB: the idle cap stops there too.
+        let schedule = default_schedule(2, Some(2 * gib), 0);
+        assert_eq!((schedule.jobs, schedule.more_while_idle), (6, Some(8)));
+    }
+
+    #[test]
+    fn expected_failures_start_first_and_expected_readiness_last() {
+        let s = crate::scenario::load_scenario_text(
+            r#"
+name: m
+sandbox: native
+axes:
+  cgroup_driver: [systemd, cgroupfs]
+  iptables: [true, false]
+expect:
+  - when: {cgroup_driver: "systemd", iptables: "true"}
+    outcome: ready
+  - when: {cgroup_driver: "systemd", iptables: "false"}
+    signature: none
+  - when: {cgroup_driver: "cgroupfs", iptables: "true"}
+    outcome: daemon-failed
+"#,
+        )
+        .unwrap();
+        let cells = crate::matrix::expand(&s, &s.axes, &[]);
+        // cgroupfs/true is expected to fail; systemd/false (a signature
+        // only) and cgroupfs/false (no rule) are unknown, in matrix order;
+        // systemd/true is expected to be ready.
+        assert_eq!(start_order(&cells), [2, 1, 3, 0]);
+    }
+
+    #[test]
+    fn without_expectations_cells_start_in_matrix_order() {
+        let s = crate::scenario::load_scenario_text(
+            "name: m\nsandbox: native\naxes:\n  iptables: [true, false]\n  bridge: [none, default]\n",
+        )
+        .unwrap();
+        let cells = crate::matrix::expand(&s, &s.axes, &[]);
+        assert_eq!(start_order(&cells), [0, 1, 2, 3]);
     }
 }

@@ -204,7 +204,7 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
             jobs,
             ..config.schedule
         };
-        let cells = schedule::run_all(&ctx, &p.cells, schedule, &progress);
+        let ran = schedule::run_all(&ctx, &p.cells, schedule, &progress);
         let report = RunReport {
             schema: SCHEMA.to_owned(),
             scenario: scenario_info(p),
@@ -214,9 +214,10 @@ pub fn run(config: &RunConfig, terminal: &Terminal) -> Result<u8, HarnessError> 
                     .map(|u| u.release().to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 jobs,
+                most_at_once: Some(ran.most_at_once),
             },
             interrupted: shutdown_level() != Shutdown::None,
-            cells,
+            cells: ran.results,
         };
         let report_path = out_dir.join("report.json");
         let mut outputs = vec![Output {

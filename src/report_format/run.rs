@@ -388,8 +388,13 @@ pub struct RunReport {
 pub struct HostInfo {
     /// Kernel release (`uname -r`).
     pub kernel: String,
-    /// Number of cells run at once.
+    /// Number of cells run at once (`--jobs` or its default).
     pub jobs: usize,
+    /// The most cells that did run at once: more than `jobs` when the
+    /// default schedule started cells while the CPUs idled (absent in
+    /// reports from before it could).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_at_once: Option<usize>,
 }
 
 impl RunReport {
