@@ -19,7 +19,7 @@
 //!
 //! It must not decide what a match means (that is `matching.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -213,32 +213,35 @@ struct Anchored {
 /// a stable result), which takes at most [`FAN_OUT`] of them; a needle
 /// shorter than [`ANCHOR`] is its own piece.
 fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
-    // Every piece of every needle, sorted for a stable choice.
-    let pieces_of = |needle: &[u8]| -> Vec<(usize, Vec<u8>)> {
+    // Every distinct piece of every needle with its first offset, as a
+    // `PieceKey` (pieces are 3 or 4 bytes).
+    let pieces_of = |needle: &[u8]| -> Vec<(usize, PieceKey)> {
         if needle.len() < ANCHOR {
-            return vec![(0, needle.to_vec())];
+            return vec![(0, PieceKey::of(needle))];
         }
-        let mut pieces: Vec<(usize, Vec<u8>)> = Vec::new();
-        for (offset, piece) in needle.windows(ANCHOR).enumerate() {
-            if !pieces.iter().any(|(_, p)| p == piece) {
-                pieces.push((offset, piece.to_vec()));
-            }
-        }
+        let mut pieces: Vec<(usize, PieceKey)> = needle
+            .windows(ANCHOR)
+            .enumerate()
+            .map(|(offset, piece)| (offset, PieceKey::of(piece)))
+            .collect();
+        pieces.sort_unstable_by_key(|&(offset, key)| (key, offset));
+        pieces.dedup_by_key(|(_, key)| *key);
         pieces
     };
-    let per_needle: Vec<Vec<(usize, Vec<u8>)>> = needles.iter().map(|n| pieces_of(n)).collect();
-    let mut pieces: Vec<&[u8]> = per_needle
-        .iter()
-        .flatten()
-        .map(|(_, p)| p.as_slice())
-        .collect();
+    let per_needle: Vec<Vec<(usize, PieceKey)>> = needles.iter().map(|n| pieces_of(n)).collect();
+    // Sorted as the bytes sort, for a stable choice.
+    let mut pieces: Vec<PieceKey> = per_needle.iter().flatten().map(|&(_, key)| key).collect();
     pieces.sort_unstable();
     pieces.dedup();
-    let id: HashMap<&[u8], usize> = pieces.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let id = |key: PieceKey| pieces.binary_search(&key).ok();
     // (piece, offset) of each needle, and the needles holding each piece.
     let held: Vec<Vec<(usize, usize)>> = per_needle
         .iter()
-        .map(|ps| ps.iter().map(|(o, p)| (id[p.as_slice()], *o)).collect())
+        .map(|ps| {
+            ps.iter()
+                .map(|&(o, key)| (id(key).expect("every piece is listed"), o))
+                .collect()
+        })
         .collect();
     let mut holders: Vec<Vec<usize>> = vec![Vec::new(); pieces.len()];
     for (needle, ps) in held.iter().enumerate() {
@@ -250,7 +253,7 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
     for text in HEALTHY {
         for len in [ANCHOR, 3] {
             for window in text.as_bytes().windows(len) {
-                if let Some(&piece) = id.get(window) {
+                if let Some(piece) = id(PieceKey::of(window)) {
                     seen[piece] += 1;
                 }
             }
@@ -263,26 +266,42 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
     // costs at most that many comparisons (`ror ` is in every logrus error
     // line); it is chosen once, unless no other piece is left for a needle.
     let mut used = vec![false; pieces.len()];
+    // Unused pieces by priority, lazily: a piece's score only falls, so a
+    // popped entry whose score is still current is the best unused piece.
+    let mut unused: BinaryHeap<Priority> = (0..pieces.len())
+        .filter(|&piece| open[piece] > 0)
+        .map(|piece| Priority {
+            score: open[piece].min(FAN_OUT),
+            seen: seen[piece],
+            piece,
+        })
+        .collect();
     loop {
-        // The most needles per occurrence: open/(1+seen), compared without
-        // division; the first (smallest) piece wins ties. Unused pieces
-        // first.
         let score = |piece: usize| open[piece].min(FAN_OUT);
-        let pick = |reuse: bool| {
-            let mut best: Option<usize> = None;
-            for piece in 0..pieces.len() {
-                if open[piece] == 0 || (used[piece] && !reuse) {
-                    continue;
-                }
-                let better = best
-                    .is_none_or(|b| score(piece) * (1 + seen[b]) > score(b) * (1 + seen[piece]));
-                if better {
-                    best = Some(piece);
-                }
+        let mut best = None;
+        while let Some(top) = unused.pop() {
+            let now = score(top.piece);
+            if now == top.score {
+                best = Some(top.piece);
+                break;
             }
-            best
-        };
-        let Some(best) = pick(false).or_else(|| pick(true)) else {
+            if now > 0 {
+                unused.push(Priority { score: now, ..top });
+            }
+        }
+        // No unused piece holds an open needle: reuse the best used one.
+        let best = best.or_else(|| {
+            (0..pieces.len())
+                .filter(|&piece| open[piece] > 0)
+                .map(|piece| Priority {
+                    score: score(piece),
+                    seen: seen[piece],
+                    piece,
+                })
+                .max()
+                .map(|p| p.piece)
+        });
+        let Some(best) = best else {
             break;
         };
         used[best] = true;
@@ -308,9 +327,54 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
                 open[piece] -= 1;
             }
         }
-        chosen.push((pieces[best].to_vec(), list));
+        chosen.push((pieces[best].bytes(), list));
     }
     chosen
+}
+
+/// A piece of 3 or 4 bytes as one number that sorts as the bytes do (a
+/// shorter piece before the longer ones it begins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct PieceKey(u64);
+
+impl PieceKey {
+    fn of(piece: &[u8]) -> PieceKey {
+        debug_assert!(piece.len() <= ANCHOR);
+        let mut key = 0u64;
+        for (i, &byte) in piece.iter().enumerate() {
+            key |= u64::from(byte) << (56 - 8 * i);
+        }
+        PieceKey(key | piece.len() as u64)
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        let len = (self.0 & 0xff) as usize;
+        (0..len).map(|i| (self.0 >> (56 - 8 * i)) as u8).collect()
+    }
+}
+
+/// A piece's place in the greedy choice of [`anchors`]: more open needles
+/// (at most [`FAN_OUT`]) per occurrence in [`HEALTHY`] first, compared
+/// without division, then the smaller piece.
+#[derive(Debug, PartialEq, Eq)]
+struct Priority {
+    score: usize,
+    seen: usize,
+    piece: usize,
+}
+
+impl Ord for Priority {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.score * (1 + other.seen))
+            .cmp(&(other.score * (1 + self.seen)))
+            .then(other.piece.cmp(&self.piece))
+    }
+}
+
+impl PartialOrd for Priority {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// The literals one of which every match of `pattern` contains, without
