@@ -161,8 +161,9 @@ struct Candidate {
 /// - the signature is the first entry (by precedence) that matches the
 ///   fatal line, else the one matching the latest earlier error line that
 ///   is tied to it: the fatal line contains that line's message (or its
-///   tail after a `: `), or the fatal line's words name the entry's family
-///   (nearest wins when several are tied); else [`UNKNOWN`];
+///   tail after a `: `), or the fatal line's words name the entry's family,
+///   or the fatal line is a wrapper entry's and the earlier line names a
+///   kernel cause (nearest wins when several are tied); else [`UNKNOWN`];
 /// - the family is the entry's, else the one the fatal line's words name.
 ///
 /// Only error, fatal and plain lines are matched against the catalogue;
@@ -500,6 +501,7 @@ fn is_daemon_framed(candidate: &Candidate) -> bool {
 /// The latest matched line before `candidate` that is tied to it: the
 /// candidate wraps its message, or shares its family (the candidate's
 /// entry's family, else the one its words name), or the candidate is a
+/// wrapper entry's line and the earlier one names a kernel cause, or it is a
 /// failed container start and the line is the runtime's (runtime or
 /// sandbox family: what the start reports). Wrapping wins over a shared
 /// family; a wrapper entry's line never stands in for another.
@@ -521,6 +523,15 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     };
     if let Some(same) = family.and_then(|f| table[f as usize].as_deref()) {
         return Some(same);
+    }
+    // A wrapper entry's failure (`error initializing graphdriver: driver not
+    // supported`, `Error initializing network controller`) often has a
+    // kernel cause that the subsystem logged just before giving up: a
+    // filesystem or module the running kernel lacks.
+    if candidate.entry.is_some() {
+        if let Some(kernel) = table[Family::Kernel as usize].as_deref() {
+            return Some(kernel);
+        }
     }
     if !container {
         return None;
