@@ -528,10 +528,10 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     // supported`, `Error initializing network controller`) often has a
     // kernel cause that the subsystem logged just before giving up: a
     // filesystem or module the running kernel lacks.
-    if candidate.entry.is_some() {
-        if let Some(kernel) = table[Family::Kernel as usize].as_deref() {
-            return Some(kernel);
-        }
+    if candidate.entry.is_some()
+        && let Some(kernel) = table[Family::Kernel as usize].as_deref()
+    {
+        return Some(kernel);
     }
     if !container {
         return None;
