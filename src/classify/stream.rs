@@ -793,6 +793,11 @@ mod tests {
             if let Some(i) = family.and_then(|f| latest[f as usize]) {
                 return Some(i);
             }
+            if fatal.entry.is_some()
+                && let Some(i) = latest[Family::Kernel as usize]
+            {
+                return Some(i);
+            }
             if !container {
                 return None;
             }
