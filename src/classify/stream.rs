@@ -161,8 +161,9 @@ struct Candidate {
 /// - the signature is the first entry (by precedence) that matches the
 ///   fatal line, else the one matching the latest earlier error line that
 ///   is tied to it: the fatal line contains that line's message (or its
-///   tail after a `: `), or the fatal line's words name the entry's family
-///   (nearest wins when several are tied); else [`UNKNOWN`];
+///   tail after a `: `), or the fatal line's words name the entry's family,
+///   or the fatal line is a wrapper entry's and the earlier line names a
+///   kernel cause (nearest wins when several are tied); else [`UNKNOWN`];
 /// - the family is the entry's, else the one the fatal line's words name.
 ///
 /// Only error, fatal and plain lines are matched against the catalogue;
@@ -499,8 +500,8 @@ fn is_daemon_framed(candidate: &Candidate) -> bool {
 
 /// The latest matched line before `candidate` that is tied to it: the
 /// candidate wraps its message, or shares its family (the candidate's
-/// entry's family, else the one its words name), or the candidate matched
-/// a wrapper entry and the line is the kernel's, or the candidate is a
+/// entry's family, else the one its words name), or the candidate is a
+/// wrapper entry's line and the earlier one names a kernel cause, or it is a
 /// failed container start and the line is the runtime's (runtime or
 /// sandbox family: what the start reports). Wrapping wins over a shared
 /// family; a wrapper entry's line never stands in for another.
@@ -523,10 +524,10 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     if let Some(same) = family.and_then(|f| table[f as usize].as_deref()) {
         return Some(same);
     }
-    // A kernel that lacks a feature (a module, a filesystem) is behind
-    // failures in every subsystem: a wrapper's line is tied to an earlier
-    // kernel line too (`'overlay' not found as a supported filesystem`
-    // before `error initializing graphdriver: driver not supported`).
+    // A wrapper entry's failure (`error initializing graphdriver: driver not
+    // supported`, `Error initializing network controller`) often has a
+    // kernel cause that the subsystem logged just before giving up: a
+    // filesystem or module the running kernel lacks.
     if candidate.entry.is_some()
         && let Some(kernel) = table[Family::Kernel as usize].as_deref()
     {
@@ -809,6 +810,11 @@ mod tests {
                 None => Family::of_words(payload(&fatal.text)),
             };
             if let Some(i) = family.and_then(|f| latest[f as usize]) {
+                return Some(i);
+            }
+            if fatal.entry.is_some()
+                && let Some(i) = latest[Family::Kernel as usize]
+            {
                 return Some(i);
             }
             if !container {
