@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed of dindcheck on the design matrix (16 cells at depth ready: 8 dockerd
 # configurations x runsc 20221219 and 20240729), on one machine in one run:
-#   (a) the matrix's wall time with the default --jobs and with each of
+#   (a) the matrix's wall time with the default --jobs (and how many cells it
+#       ran at once) and with each of
 #       --jobs $JOBS, against (d) scripts/baseline-loop.sh, the plain shell loop
 #       the seed document implies (start dockerd in `runsc do`, poll
 #       `docker info` once a second), as ratios of medians
@@ -68,9 +69,12 @@ ref = {tuple(sorted(c["axes"].items())): (c["outcome"], c["signature"])
        for c in json.load(open("fixtures/reports/devices-cgroup-both.json"))["cells"]}
 differences = []
 reports = {}
+at_once = {}
 for path in sorted(glob.glob(f"{out}/*.*/r/report.json")):
     label = path.split("/")[-3].split(".")[0]
-    cells = json.load(open(path))["cells"]
+    report = json.load(open(path))
+    cells = report["cells"]
+    at_once.setdefault(label, []).append(report["host"].get("most_at_once"))
     reports.setdefault(label, []).append(cells)
     got = {tuple(sorted(c["axes"].items())): (c["outcome"], c["signature"]) for c in cells}
     for key in sorted(set(ref) | set(got)):
@@ -86,6 +90,10 @@ for path in sorted(glob.glob(f"{out}/baseline.*")):
         if verdict != ref[key][0]:
             differences.append(f"shell-baseline: {dict(key)}: {verdict} (reference {ref[key][0]})")
 
+if any(n is not None for n in at_once.get("default", [])):
+    print(f"    the default ran at most {sorted(n for n in at_once['default'] if n is not None)} cells at once "
+          f"(--jobs {json.load(open(glob.glob(f'{out}/default.*/r/report.json')[0]))['host']['jobs']}, "
+          f"more while the CPUs idled)")
 floor = st.median(cpu["default"]) / cores
 print(f"    CPU floor: the default run keeps {st.median(cpu['default']) / med['default'] / cores:.0%} of the "
       f"{cores} cores busy; with its CPU time no schedule finishes in under {floor:.2f} s, "
