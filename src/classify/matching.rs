@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::{LazyLock, OnceLock};
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{
@@ -116,7 +116,7 @@ impl SignatureSet {
         let mut regexes = Vec::with_capacity(checked.len() + trusted.len());
         for (i, entry) in checked.iter().enumerate() {
             check_entry(&name, text, &checked[..i], entry)?;
-            let regex = Regex::new(&entry.pattern).map_err(|source| CatalogueError::Pattern {
+            let regex = compile(&entry.pattern).map_err(|source| CatalogueError::Pattern {
                 path: name.clone(),
                 position: entry_position(text, &entry.id, "pattern", 0),
                 id: entry.id.clone(),
@@ -180,7 +180,7 @@ impl SignatureSet {
             // matches either is the first entry of both.
             return self.prefilter.first(text, |entry| {
                 let regex = self.regex(entry);
-                regex.is_match(text) || regex.is_match(inner)
+                regex.is_match(text.as_bytes()) || regex.is_match(inner.as_bytes())
             });
         }
         let first = self.first_match(text);
@@ -197,13 +197,13 @@ impl SignatureSet {
     /// contain, in precedence order, until one matches.
     fn first_match(&self, text: &str) -> Option<usize> {
         self.prefilter
-            .first(text, |entry| self.regex(entry).is_match(text))
+            .first(text, |entry| self.regex(entry).is_match(text.as_bytes()))
     }
 
     /// The compiled pattern of entry `index`.
     fn regex(&self, index: usize) -> &Regex {
         self.regexes[index].get_or_init(|| {
-            Regex::new(&self.entries[index].pattern)
+            compile(&self.entries[index].pattern)
                 .expect("the built-in patterns compile (tested), and others compiled when checked")
         })
     }
@@ -220,6 +220,15 @@ impl SignatureSet {
 fn lies_within(part: &str, whole: &str) -> bool {
     let (part_at, whole_at) = (part.as_ptr() as usize, whole.as_ptr() as usize);
     part_at >= whole_at && part_at + part.len() <= whole_at + whole.len()
+}
+
+/// A catalogue pattern as the classifier runs it: over the line's bytes,
+/// with ASCII classes (`\w`, `\b`, `\d`, `\s`, case folding). Log lines
+/// are ASCII where the patterns look, and Unicode classes made each
+/// compiled pattern several times larger (the whole catalogue's memory
+/// is in the patterns a log's lines wake).
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).unicode(false).build()
 }
 
 #[cfg(test)]
@@ -388,7 +397,11 @@ mod tests {
     #[test]
     fn the_prefilter_names_the_entry_a_regex_set_names() {
         let set = SignatureSet::builtin();
-        let reference = regex::RegexSet::new(set.entries().iter().map(|e| &e.pattern)).unwrap();
+        let reference =
+            regex::bytes::RegexSetBuilder::new(set.entries().iter().map(|e| &e.pattern))
+                .unicode(false)
+                .build()
+                .unwrap();
         let mut logs: Vec<std::path::PathBuf> = Vec::new();
         let mut dirs = vec![std::path::PathBuf::from("fixtures/logs")];
         while let Some(dir) = dirs.pop() {
@@ -410,7 +423,7 @@ mod tests {
                 let embedded = frame.embedded.map(|e| e.text());
                 let mut wants = Vec::new();
                 for text in std::iter::once(line).chain(embedded.as_deref()) {
-                    let want = reference.matches(text).into_iter().next();
+                    let want = reference.matches(text.as_bytes()).into_iter().next();
                     assert_eq!(set.first_match(text), want, "{}: {text}", path.display());
                     wants.extend(want);
                     lines += 1;
