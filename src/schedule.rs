@@ -143,11 +143,12 @@ pub fn run_all(
         let mut idle = IdleWatch::new();
         let mut most_at_once = 0;
         loop {
+            idle.tick();
             while shutdown_level() == Shutdown::None && pending.peek().is_some() {
-                let extra = schedule
-                    .more_while_idle
-                    .is_some_and(|most| running < most && idle.one_more_fits());
-                if running >= jobs && !extra {
+                let below = |most: usize| running < most;
+                if running >= jobs
+                    && !(schedule.more_while_idle.is_some_and(below) && idle.take_room())
+                {
                     break;
                 }
                 let Some(i) = pending.next() else { break };
@@ -179,27 +180,32 @@ pub fn run_all(
     }
 }
 
-/// Tells, once per [`ADMISSION_INTERVAL`], whether the CPUs were idle
-/// enough over it for one more cell.
+/// The CPUs' idle share over the latest whole [`ADMISSION_INTERVAL`], and
+/// whether it has already let a cell start.
 struct IdleWatch {
+    cores: f64,
     since: Instant,
     times: Option<CpuTimes>,
+    /// The latest interval left enough idle for one more cell, which has
+    /// not started yet.
+    room: bool,
 }
 
 impl IdleWatch {
     fn new() -> IdleWatch {
         IdleWatch {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
             since: Instant::now(),
             times: CpuTimes::now(),
+            room: false,
         }
     }
 
-    /// True at most once per interval: when a whole interval passed since
-    /// the last look and at least [`IDLE_CORES_FOR_ONE_MORE`] cores idled
-    /// over it. Every answer starts a new interval.
-    fn one_more_fits(&mut self) -> bool {
+    /// Closes the current interval once it is whole: its idle share
+    /// decides whether one more cell fits until the next one closes.
+    fn tick(&mut self) {
         if self.since.elapsed() < ADMISSION_INTERVAL {
-            return false;
+            return;
         }
         let now = CpuTimes::now();
         let share = match (&now, &self.times) {
@@ -208,8 +214,13 @@ impl IdleWatch {
         };
         self.since = Instant::now();
         self.times = now;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        share.is_some_and(|share| share * cores as f64 >= IDLE_CORES_FOR_ONE_MORE)
+        self.room = share.is_some_and(|share| share * self.cores >= IDLE_CORES_FOR_ONE_MORE);
+    }
+
+    /// True at most once per interval: when the latest whole interval left
+    /// at least [`IDLE_CORES_FOR_ONE_MORE`] cores idle.
+    fn take_room(&mut self) -> bool {
+        std::mem::take(&mut self.room)
     }
 }
 
