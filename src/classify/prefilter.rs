@@ -4,7 +4,7 @@
 //! (its candidates). A line runs only its candidates' patterns, and a line
 //! that contains no needle runs none.
 //!
-//! Two hundred and fifty entries have some eight hundred needles: an
+//! The 327 entries have about a thousand needles (991): an
 //! Aho-Corasick automaton over all of them runs through megabytes of
 //! table, and packed (Teddy, SIMD) searches verify ever more false
 //! candidates as they hold more (measured: the packed searches took half
@@ -12,7 +12,7 @@
 //! anchors instead: four-byte pieces of the needles, each needle holding
 //! one, chosen greedily to cover the most needles with pieces that are
 //! rare in healthy dockerd logs, at most [`FAN_OUT`] needles a piece
-//! (about 170 pieces cover them all). Every place an anchor occurs is
+//! (198 pieces cover them all). Every place an anchor occurs is
 //! verified against the needles anchored there. Which pieces are chosen
 //! only decides the speed, never the result: a needle's anchor occurs
 //! wherever the needle does.
@@ -265,7 +265,6 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
     // A piece anchors at most FAN_OUT needles, so a place where it occurs
     // costs at most that many comparisons (`ror ` is in every logrus error
     // line); it is chosen once, unless no other piece is left for a needle.
-    let mut used = vec![false; pieces.len()];
     // Unused pieces by priority, lazily: a piece's score only falls, so a
     // popped entry whose score is still current is the best unused piece.
     let mut unused: BinaryHeap<Priority> = (0..pieces.len())
@@ -304,7 +303,6 @@ fn anchors(needles: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<Anchored>)> {
         let Some(best) = best else {
             break;
         };
-        used[best] = true;
         let mut list = Vec::new();
         for &needle in &holders[best] {
             if anchored[needle] {
