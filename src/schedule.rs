@@ -140,15 +140,15 @@ pub fn run_all(
     let most_at_once = std::thread::scope(|scope| {
         let mut pending = start_order(cells).into_iter().peekable();
         let mut running = 0;
-        let mut idle = IdleWatch::new();
+        // Only the default schedule looks at the CPUs.
+        let mut idle = schedule.more_while_idle.map(IdleWatch::new);
         let mut most_at_once = 0;
         loop {
-            idle.tick();
+            if let Some(idle) = idle.as_mut() {
+                idle.tick();
+            }
             while shutdown_level() == Shutdown::None && pending.peek().is_some() {
-                let below = |most: usize| running < most;
-                if running >= jobs
-                    && !(schedule.more_while_idle.is_some_and(below) && idle.take_room())
-                {
+                if running >= jobs && !idle.as_mut().is_some_and(|idle| idle.one_more(running)) {
                     break;
                 }
                 let Some(i) = pending.next() else { break };
@@ -183,6 +183,8 @@ pub fn run_all(
 /// The CPUs' idle share over the latest whole [`ADMISSION_INTERVAL`], and
 /// whether it has already let a cell start.
 struct IdleWatch {
+    /// The most cells it lets run.
+    most: usize,
     cores: f64,
     since: Instant,
     times: Option<CpuTimes>,
@@ -192,8 +194,9 @@ struct IdleWatch {
 }
 
 impl IdleWatch {
-    fn new() -> IdleWatch {
+    fn new(most: usize) -> IdleWatch {
         IdleWatch {
+            most,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
             since: Instant::now(),
             times: CpuTimes::now(),
@@ -217,10 +220,11 @@ impl IdleWatch {
         self.room = share.is_some_and(|share| share * self.cores >= IDLE_CORES_FOR_ONE_MORE);
     }
 
-    /// True at most once per interval: when the latest whole interval left
-    /// at least [`IDLE_CORES_FOR_ONE_MORE`] cores idle.
-    fn take_room(&mut self) -> bool {
-        std::mem::take(&mut self.room)
+    /// Whether one more cell may join `running` ones: fewer than the most,
+    /// and the latest whole interval left at least
+    /// [`IDLE_CORES_FOR_ONE_MORE`] cores idle (once per interval).
+    fn one_more(&mut self, running: usize) -> bool {
+        running < self.most && std::mem::take(&mut self.room)
     }
 }
 
