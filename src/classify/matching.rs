@@ -15,7 +15,8 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{
-    BUILTIN, CatalogueError, SignatureEntry, UNKNOWN, check_entry, entry_position, parse_entries,
+    BUILTIN_ENTRIES, CatalogueError, SignatureEntry, UNKNOWN, check_entry, entry_position,
+    parse_entries,
 };
 use super::family::Family;
 use super::logline;
@@ -54,12 +55,19 @@ impl SignatureSet {
     /// The catalogue shipped inside the binary.
     pub fn builtin() -> SignatureSet {
         // The embedded entries pass every check and their patterns compile
-        // (`the_builtin_catalogue_passes_every_check`): here they are only
-        // read, and each pattern is compiled when first needed.
-        let path = Path::new("src/signatures.yaml");
-        parse_entries(path, BUILTIN)
-            .and_then(|entries| SignatureSet::from_entries(path, BUILTIN, Vec::new(), entries))
-            .expect("the embedded catalogue is valid (tested by classify::matching::tests)")
+        // (`the_builtin_catalogue_passes_every_check`), and the build
+        // script's JSON and plan are what the YAML makes
+        // (`the_builtin_catalogue_is_what_its_yaml_says`): here they are
+        // only read, and each pattern is compiled when first needed.
+        let entries: Vec<SignatureEntry> = serde_json::from_str(BUILTIN_ENTRIES)
+            .expect("the build script writes entries this version reads");
+        let mut regexes = Vec::new();
+        regexes.resize_with(entries.len(), OnceLock::new);
+        SignatureSet {
+            entries,
+            regexes,
+            prefilter: Prefilter::builtin(),
+        }
     }
 
     /// The catalogue shipped inside the binary, compiled on first use and
@@ -234,6 +242,7 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::catalogue::BUILTIN;
 
     #[test]
     fn builtin_catalogue_compiles_and_has_the_required_ids() {
@@ -374,8 +383,18 @@ mod tests {
         // `builtin()` only reads the embedded entries; this is the check it
         // relies on: every entry passes `check_entry` and compiles.
         let checked = SignatureSet::parse(Path::new("src/signatures.yaml"), BUILTIN).unwrap();
-        assert_eq!(checked.entries(), SignatureSet::builtin().entries());
         assert!(checked.regexes.iter().all(|r| r.get().is_some()));
+    }
+
+    #[test]
+    fn the_builtin_catalogue_is_what_its_yaml_says() {
+        // The build script's JSON reads as the entries the YAML holds, in
+        // the same order, and its plan is the one made from their patterns.
+        let from_yaml = SignatureSet::parse(Path::new("src/signatures.yaml"), BUILTIN).unwrap();
+        let builtin = SignatureSet::builtin();
+        assert_eq!(builtin.entries(), from_yaml.entries());
+        assert!(builtin.prefilter.has_the_plan_of(&from_yaml.prefilter));
+        assert_eq!(builtin.regexes.len(), builtin.entries().len());
     }
 
     #[test]
