@@ -10,7 +10,11 @@
 //! error: …`), through containerd and the runtime (`failed to create shim
 //! task`, `OCI runtime create failed`, `runc did not terminate
 //! successfully`), and reaches the CLI as `docker: Error response from
-//! daemon: …` (docker-compose: `Cannot start service web: …`). Only literal scans here; no catalogue and no line choice.
+//! daemon: …` (docker-compose: `Cannot start service web: …`). An image
+//! pull or load that cannot store a layer (`failed to register layer`,
+//! containerd's `failed to pull and unpack image`, `failed to extract
+//! layer`) is a request the daemon served, too. Only literal scans here; no
+//! catalogue and no line choice.
 
 use std::sync::LazyLock;
 
@@ -29,8 +33,11 @@ pub enum Phase {
     Container,
 }
 
-/// Words that end a container start, in every layer that reports it.
-const CONTAINER_START: [&str; 10] = [
+/// Words that end a container start, in every layer that reports it, and
+/// the words of a failed image pull or load (dockerd's `failed to register
+/// layer`, containerd's `failed to pull and unpack image` and `failed to
+/// extract layer`): those only come from a request the daemon served.
+const CONTAINER_START: [&str; 13] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -42,6 +49,10 @@ const CONTAINER_START: [&str; 10] = [
     "Error response from daemon:",
     // docker-compose: `ERROR: for web  Cannot start service web: …`.
     "Cannot start service ",
+    // An image pull, load or build step that could not store a layer.
+    "failed to register layer: ",
+    "failed to pull and unpack image",
+    "failed to extract layer ",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -196,6 +207,22 @@ mod tests {
     #[case::runsc("runsc did not terminate successfully: exit status 128", true)]
     #[case::cli("docker: Error response from daemon: x.", true)]
     #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
+    #[case::register_layer(
+        "failed to register layer: ApplyLayer exit status 1 stdout:  stderr: open /root/.bash_logout: permission denied",
+        true
+    )]
+    #[case::cri_pull(
+        r#"level=error msg="PullImage \"nginx:1.27\" failed" error="failed to pull and unpack image \"docker.io/library/nginx:1.27\": failed to extract layer sha256:5f70: failed to convert whiteout file \"etc/.wh..wh..opq\": operation not supported: unknown""#,
+        true
+    )]
+    #[case::ctr_extract(
+        "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        true
+    )]
+    #[case::snapshotter_plugin_is_not_a_pull(
+        r#"level=warning msg="failed to load plugin io.containerd.snapshotter.v1.overlayfs" error="/var/lib/containerd does not support d_type""#,
+        false
+    )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_container_start_failure(line), want, "{line}");
     }

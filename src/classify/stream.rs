@@ -246,7 +246,7 @@ impl<'s> Classifier<'s> {
             // (`invalid userland-proxy-path: …`), and runsc and wrappers
             // print runc's error bare. Right after a failure line they are
             // its continuation (a pasted line broken in two).
-            let bare = if self.cli {
+            let bare = if self.cli || phase::is_container_start_failure(&line) {
                 Slot::Container
             } else {
                 Slot::Fatal
@@ -717,7 +717,11 @@ mod tests {
             let frame = logline::frame(&text);
             let plain = frame.level.is_none() && frame.shape == Shape::Plain;
             let (kind, level, entry) = if plain {
-                let bare = if cli { Kind::Container } else { Kind::Fatal };
+                let bare = if cli || phase::is_container_start_failure(&text) {
+                    Kind::Container
+                } else {
+                    Kind::Fatal
+                };
                 cli |= phase::is_cli_command(&text);
                 match set.match_index(&text, None) {
                     Some(e) => (Some(continues.unwrap_or(bare)), Level::Fatal, Some(e)),
@@ -945,6 +949,32 @@ mod tests {
     fn terminal_lines(#[case] line: &str, #[case] terminal: bool) {
         let mut classifier = Classifier::new(SignatureSet::shared());
         assert_eq!(classifier.push(line).is_terminal(), terminal, "{line}");
+    }
+
+    /// An image pull that could not unpack a layer failed a request the
+    /// daemon served, whether containerd's client prints it bare (`ctr:`)
+    /// or the daemon logs it; a bare fatal line of dockerd stays its
+    /// start-up's.
+    #[rstest::rstest]
+    #[case::ctr_bare(
+        "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        Phase::Container
+    )]
+    #[case::cri_logged(
+        r#"time="2024-05-17T02:30:09Z" level=error msg="PullImage \"nginx:1.27\" failed" error="failed to pull and unpack image \"docker.io/library/nginx:1.27\": failed to extract layer sha256:5f70: failed to convert whiteout file \"etc/.wh..wh..opq\": operation not supported: unknown""#,
+        Phase::Container
+    )]
+    #[case::dockerd_bare(
+        "failed to start daemon: error initializing graphdriver: devicemapper: Non existing device docker-thinpool",
+        Phase::Daemon
+    )]
+    fn a_failed_pull_is_a_request_not_a_start_up(#[case] line: &str, #[case] want: Phase) {
+        let set = SignatureSet::shared();
+        let mut classifier = Classifier::new(set);
+        classifier.push(line);
+        let finding = classifier.finish();
+        assert!(finding.failed, "{line}");
+        assert_eq!(finding.phase, Some(want), "{line}");
     }
 
     #[test]
