@@ -30,7 +30,7 @@ pub enum Phase {
 }
 
 /// Words that end a container start, in every layer that reports it.
-const CONTAINER_START: [&str; 10] = [
+const CONTAINER_START: [&str; 11] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -42,6 +42,9 @@ const CONTAINER_START: [&str; 10] = [
     "Error response from daemon:",
     // docker-compose: `ERROR: for web  Cannot start service web: …`.
     "Cannot start service ",
+    // Docker 1.11-17.03 (containerd 0.2): `rpc error: code = 2 desc = "oci
+    // runtime error: could not synchronise with container process: …"`.
+    "oci runtime error: ",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -195,6 +198,10 @@ mod tests {
     #[case::shim("failed to create shim task: OCI runtime create failed: x", true)]
     #[case::runsc("runsc did not terminate successfully: exit status 128", true)]
     #[case::cli("docker: Error response from daemon: x.", true)]
+    #[case::containerd_0_2(
+        r#"rpc error: code = 2 desc = "oci runtime error: could not synchronise with container process: x""#,
+        true
+    )]
     #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_container_start_failure(line), want, "{line}");
