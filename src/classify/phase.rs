@@ -9,8 +9,8 @@
 //! fails through the API (`Handler for POST /…/containers/…/start returned
 //! error: …`), through containerd and the runtime (`failed to create shim
 //! task`, `OCI runtime create failed`, `runc did not terminate
-//! successfully`), and reaches the CLI as `docker: Error response from
-//! daemon: …` (docker-compose: `Cannot start service web: …`). Only literal scans here; no catalogue and no line choice.
+//! successfully`; containerd 0.2's `oci runtime error: …`), and reaches
+//! the CLI as `docker: Error response from daemon: …` (docker-compose: `Cannot start service web: …`). Only literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
 
