@@ -9,12 +9,12 @@
 //! fails through the API (`Handler for POST /…/containers/…/start returned
 //! error: …`), through containerd and the runtime (`failed to create shim
 //! task`, `OCI runtime create failed`, `runc did not terminate
-//! successfully`), and reaches the CLI as `docker: Error response from
-//! daemon: …` (docker-compose: `Cannot start service web: …`). An image
-//! pull or load that cannot store a layer (`failed to register layer`,
-//! containerd's `failed to pull and unpack image`, `failed to extract
-//! layer`) is a request the daemon served, too. Only literal scans here; no
-//! catalogue and no line choice.
+//! successfully`; containerd 0.2's `oci runtime error: …`), and reaches
+//! the CLI as `docker: Error response from daemon: …` (docker-compose:
+//! `Cannot start service web: …`). An image pull or load that cannot store
+//! a layer (`failed to register layer`, containerd's `failed to pull and
+//! unpack image`, `failed to extract layer`) is a request the daemon
+//! served, too. Only literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
 
@@ -37,7 +37,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 13] = [
+const CONTAINER_START: [&str; 14] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -49,6 +49,9 @@ const CONTAINER_START: [&str; 13] = [
     "Error response from daemon:",
     // docker-compose: `ERROR: for web  Cannot start service web: …`.
     "Cannot start service ",
+    // Docker 1.11-17.03 (containerd 0.2): `rpc error: code = 2 desc = "oci
+    // runtime error: could not synchronise with container process: …"`.
+    "oci runtime error: ",
     // An image pull, load or build step that could not store a layer.
     "failed to register layer: ",
     "failed to pull and unpack image",
@@ -206,6 +209,10 @@ mod tests {
     #[case::shim("failed to create shim task: OCI runtime create failed: x", true)]
     #[case::runsc("runsc did not terminate successfully: exit status 128", true)]
     #[case::cli("docker: Error response from daemon: x.", true)]
+    #[case::containerd_0_2(
+        r#"rpc error: code = 2 desc = "oci runtime error: could not synchronise with container process: x""#,
+        true
+    )]
     #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
     #[case::register_layer(
         "failed to register layer: ApplyLayer exit status 1 stdout:  stderr: open /root/.bash_logout: permission denied",

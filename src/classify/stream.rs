@@ -245,7 +245,10 @@ impl<'s> Classifier<'s> {
             // 26.1 prints configuration errors without a prefix
             // (`invalid userland-proxy-path: …`), and runsc and wrappers
             // print runc's error bare. Right after a failure line they are
-            // its continuation (a pasted line broken in two).
+            // its continuation (a pasted line broken in two). Bare words of
+            // a failed container start or image pull (containerd 0.2's `rpc
+            // error: … oci runtime error: …`, runc's own output, `ctr:`)
+            // end a container start.
             let bare = if self.cli || phase::is_container_start_failure(&line) {
                 Slot::Container
             } else {
@@ -975,6 +978,27 @@ mod tests {
         let finding = classifier.finish();
         assert!(finding.failed, "{line}");
         assert_eq!(finding.phase, Some(want), "{line}");
+    }
+
+    /// A bare line in a failed container start's words ends a container
+    /// start, not the daemon; bare last words without them end the daemon.
+    #[rstest::rstest]
+    #[case::containerd_0_2(
+        r#"rpc error: code = 2 desc = "oci runtime error: could not synchronise with container process: apparmor: config provided but apparmor not supported""#,
+        Phase::Container
+    )]
+    #[case::runc_bare(
+        r#"container_linux.go:349: starting container process caused "apply caps: operation not permitted""#,
+        Phase::Container
+    )]
+    #[case::bare_config_error(
+        "invalid userland-proxy-path: userland-proxy is enabled, but userland-proxy-path is not set",
+        Phase::Daemon
+    )]
+    fn bare_container_start_words(#[case] line: &str, #[case] want: Phase) {
+        let mut classifier = Classifier::new(SignatureSet::shared());
+        classifier.push(line);
+        assert_eq!(classifier.finish().phase, Some(want), "{line}");
     }
 
     #[test]
