@@ -30,7 +30,7 @@ pub enum Phase {
 }
 
 /// Words that end a container start, in every layer that reports it.
-const CONTAINER_START: [&str; 10] = [
+const CONTAINER_START: [&str; 12] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -42,6 +42,12 @@ const CONTAINER_START: [&str; 10] = [
     "Error response from daemon:",
     // docker-compose: `ERROR: for web  Cannot start service web: …`.
     "Cannot start service ",
+    // The bridge driver publishing a container's ports, and (28+) the
+    // daemon wiring a starting container into its networks: both only
+    // happen for a container start, whoever relays the message (an API
+    // client, Ansible, a NAS's UI).
+    "driver failed programming external connectivity",
+    "failed to set up container networking",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -196,6 +202,18 @@ mod tests {
     #[case::runsc("runsc did not terminate successfully: exit status 128", true)]
     #[case::cli("docker: Error response from daemon: x.", true)]
     #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
+    #[case::port_publishing(
+        r#"500 Server Error: Internal Server Error ("driver failed programming external connectivity on endpoint web (36e7): x")"#,
+        true
+    )]
+    #[case::networking_28(
+        r#"Start container web failed: {"message":"failed to set up container networking: x"}"#,
+        true
+    )]
+    #[case::network_controller(
+        "failed to start daemon: Error initializing network controller: error obtaining controller instance: x",
+        false
+    )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_container_start_failure(line), want, "{line}");
     }

@@ -246,7 +246,9 @@ impl<'s> Classifier<'s> {
             // (`invalid userland-proxy-path: …`), and runsc and wrappers
             // print runc's error bare. Right after a failure line they are
             // its continuation (a pasted line broken in two).
-            let bare = if self.cli {
+            // A bare line in a container start's words (an API client
+            // relaying the daemon's answer) fails a request, not the daemon.
+            let bare = if self.cli || phase::is_container_start_failure(&line) {
                 Slot::Container
             } else {
                 Slot::Fatal
@@ -619,6 +621,32 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
     }
 
+    /// A bare line in a container start's words, relayed by an API client
+    /// (Ansible, a NAS's UI) without a CLI prompt before it, fails a
+    /// request: dockerd itself kept serving.
+    #[test]
+    fn a_relayed_container_start_failure_is_not_the_daemons() {
+        let phase_of = |log: &str| {
+            let mut classifier = Classifier::new(SignatureSet::shared());
+            for line in log.lines() {
+                classifier.push(line);
+            }
+            classifier.finish().phase
+        };
+        assert_eq!(
+            phase_of(
+                "fatal: [10.0.0.5]: FAILED! => {\"msg\": \"Error starting container 7c25: 500 Server Error: Internal Server Error (driver failed programming external connectivity on endpoint etcd (36e7):  (iptables failed: iptables --wait -t nat -A DOCKER -p tcp -d 0/0 --dport 40010 -j DNAT --to-destination 172.17.0.2:40010 ! -i docker0: iptables: No chain/target/match by that name. (exit status 1)))\"}"
+            ),
+            Some(Phase::Container)
+        );
+        assert_eq!(
+            phase_of(
+                "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to create NAT chain DOCKER: iptables failed: iptables --wait -t nat -N DOCKER: iptables: No chain/target/match by that name."
+            ),
+            Some(Phase::Daemon)
+        );
+    }
+
     #[test]
     fn unknown_failure_keeps_its_fatal_line() {
         let set = SignatureSet::builtin();
@@ -717,7 +745,11 @@ mod tests {
             let frame = logline::frame(&text);
             let plain = frame.level.is_none() && frame.shape == Shape::Plain;
             let (kind, level, entry) = if plain {
-                let bare = if cli { Kind::Container } else { Kind::Fatal };
+                let bare = if cli || phase::is_container_start_failure(&text) {
+                    Kind::Container
+                } else {
+                    Kind::Fatal
+                };
                 cli |= phase::is_cli_command(&text);
                 match set.match_index(&text, None) {
                     Some(e) => (Some(continues.unwrap_or(bare)), Level::Fatal, Some(e)),
