@@ -37,7 +37,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 14] = [
+const CONTAINER_START: [&str; 16] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -56,6 +56,12 @@ const CONTAINER_START: [&str; 14] = [
     "failed to register layer: ",
     "failed to pull and unpack image",
     "failed to extract layer ",
+    // The bridge driver publishing a container's ports, and (28+) the
+    // daemon wiring a starting container into its networks: both only
+    // happen for a container start, whoever relays the message (an API
+    // client, Ansible, a NAS's UI).
+    "driver failed programming external connectivity",
+    "failed to set up container networking",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -228,6 +234,18 @@ mod tests {
     )]
     #[case::snapshotter_plugin_is_not_a_pull(
         r#"level=warning msg="failed to load plugin io.containerd.snapshotter.v1.overlayfs" error="/var/lib/containerd does not support d_type""#,
+        false
+    )]
+    #[case::port_publishing(
+        r#"500 Server Error: Internal Server Error ("driver failed programming external connectivity on endpoint web (36e7): x")"#,
+        true
+    )]
+    #[case::networking_28(
+        r#"Start container web failed: {"message":"failed to set up container networking: x"}"#,
+        true
+    )]
+    #[case::network_controller(
+        "failed to start daemon: Error initializing network controller: error obtaining controller instance: x",
         false
     )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {

@@ -247,8 +247,9 @@ impl<'s> Classifier<'s> {
             // print runc's error bare. Right after a failure line they are
             // its continuation (a pasted line broken in two). Bare words of
             // a failed container start or image pull (containerd 0.2's `rpc
-            // error: … oci runtime error: …`, runc's own output, `ctr:`)
-            // end a container start.
+            // error: … oci runtime error: …`, runc's own output, `ctr:`, an
+            // API client relaying the daemon's answer) fail a request, not
+            // the daemon.
             let bare = if self.cli || phase::is_container_start_failure(&line) {
                 Slot::Container
             } else {
@@ -620,6 +621,32 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
         let c = set.classify_log(&format!("{kernel}failed to start daemon: something new\n"));
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
+    }
+
+    /// A bare line in a container start's words, relayed by an API client
+    /// (Ansible, a NAS's UI) without a CLI prompt before it, fails a
+    /// request: dockerd itself kept serving.
+    #[test]
+    fn a_relayed_container_start_failure_is_not_the_daemons() {
+        let phase_of = |log: &str| {
+            let mut classifier = Classifier::new(SignatureSet::shared());
+            for line in log.lines() {
+                classifier.push(line);
+            }
+            classifier.finish().phase
+        };
+        assert_eq!(
+            phase_of(
+                "fatal: [10.0.0.5]: FAILED! => {\"msg\": \"Error starting container 7c25: 500 Server Error: Internal Server Error (driver failed programming external connectivity on endpoint etcd (36e7):  (iptables failed: iptables --wait -t nat -A DOCKER -p tcp -d 0/0 --dport 40010 -j DNAT --to-destination 172.17.0.2:40010 ! -i docker0: iptables: No chain/target/match by that name. (exit status 1)))\"}"
+            ),
+            Some(Phase::Container)
+        );
+        assert_eq!(
+            phase_of(
+                "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to create NAT chain DOCKER: iptables failed: iptables --wait -t nat -N DOCKER: iptables: No chain/target/match by that name."
+            ),
+            Some(Phase::Daemon)
+        );
     }
 
     #[test]
