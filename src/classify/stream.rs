@@ -623,32 +623,6 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
     }
 
-    /// A bare line in a container start's words, relayed by an API client
-    /// (Ansible, a NAS's UI) without a CLI prompt before it, fails a
-    /// request: dockerd itself kept serving.
-    #[test]
-    fn a_relayed_container_start_failure_is_not_the_daemons() {
-        let phase_of = |log: &str| {
-            let mut classifier = Classifier::new(SignatureSet::shared());
-            for line in log.lines() {
-                classifier.push(line);
-            }
-            classifier.finish().phase
-        };
-        assert_eq!(
-            phase_of(
-                "fatal: [10.0.0.5]: FAILED! => {\"msg\": \"Error starting container 7c25: 500 Server Error: Internal Server Error (driver failed programming external connectivity on endpoint etcd (36e7):  (iptables failed: iptables --wait -t nat -A DOCKER -p tcp -d 0/0 --dport 40010 -j DNAT --to-destination 172.17.0.2:40010 ! -i docker0: iptables: No chain/target/match by that name. (exit status 1)))\"}"
-            ),
-            Some(Phase::Container)
-        );
-        assert_eq!(
-            phase_of(
-                "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to create NAT chain DOCKER: iptables failed: iptables --wait -t nat -N DOCKER: iptables: No chain/target/match by that name."
-            ),
-            Some(Phase::Daemon)
-        );
-    }
-
     #[test]
     fn unknown_failure_keeps_its_fatal_line() {
         let set = SignatureSet::builtin();
@@ -981,34 +955,10 @@ mod tests {
         assert_eq!(classifier.push(line).is_terminal(), terminal, "{line}");
     }
 
-    /// An image pull that could not unpack a layer failed a request the
-    /// daemon served, whether containerd's client prints it bare (`ctr:`)
-    /// or the daemon logs it; a bare fatal line of dockerd stays its
-    /// start-up's.
-    #[rstest::rstest]
-    #[case::ctr_bare(
-        "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
-        Phase::Container
-    )]
-    #[case::cri_logged(
-        r#"time="2024-05-17T02:30:09Z" level=error msg="PullImage \"nginx:1.27\" failed" error="failed to pull and unpack image \"docker.io/library/nginx:1.27\": failed to extract layer sha256:5f70: failed to convert whiteout file \"etc/.wh..wh..opq\": operation not supported: unknown""#,
-        Phase::Container
-    )]
-    #[case::dockerd_bare(
-        "failed to start daemon: error initializing graphdriver: devicemapper: Non existing device docker-thinpool",
-        Phase::Daemon
-    )]
-    fn a_failed_pull_is_a_request_not_a_start_up(#[case] line: &str, #[case] want: Phase) {
-        let set = SignatureSet::shared();
-        let mut classifier = Classifier::new(set);
-        classifier.push(line);
-        let finding = classifier.finish();
-        assert!(finding.failed, "{line}");
-        assert_eq!(finding.phase, Some(want), "{line}");
-    }
-
-    /// A bare line in a failed container start's words ends a container
-    /// start, not the daemon; bare last words without them end the daemon.
+    /// A line in the words of a failed container start or image pull fails
+    /// a request the daemon served, whoever prints it (runc, containerd
+    /// 0.2, `ctr`, the CRI plugin, an API client relaying the daemon's
+    /// answer); dockerd's own bare last words end its start-up.
     #[rstest::rstest]
     #[case::containerd_0_2(
         r#"rpc error: code = 2 desc = "oci runtime error: could not synchronise with container process: apparmor: config provided but apparmor not supported""#,
@@ -1018,14 +968,36 @@ mod tests {
         r#"container_linux.go:349: starting container process caused "apply caps: operation not permitted""#,
         Phase::Container
     )]
+    #[case::ctr_bare(
+        "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        Phase::Container
+    )]
+    #[case::cri_logged(
+        r#"time="2024-05-17T02:30:09Z" level=error msg="PullImage \"nginx:1.27\" failed" error="failed to pull and unpack image \"docker.io/library/nginx:1.27\": failed to extract layer sha256:5f70: failed to convert whiteout file \"etc/.wh..wh..opq\": operation not supported: unknown""#,
+        Phase::Container
+    )]
+    #[case::relayed_by_ansible(
+        "fatal: [10.0.0.5]: FAILED! => {\"msg\": \"Error starting container 7c25: 500 Server Error: Internal Server Error (driver failed programming external connectivity on endpoint etcd (36e7):  (iptables failed: iptables --wait -t nat -A DOCKER -p tcp -d 0/0 --dport 40010 -j DNAT --to-destination 172.17.0.2:40010 ! -i docker0: iptables: No chain/target/match by that name. (exit status 1)))\"}",
+        Phase::Container
+    )]
+    #[case::dockerd_network_controller(
+        "failed to start daemon: Error initializing network controller: error obtaining controller instance: failed to create NAT chain DOCKER: iptables failed: iptables --wait -t nat -N DOCKER: iptables: No chain/target/match by that name.",
+        Phase::Daemon
+    )]
+    #[case::dockerd_graphdriver(
+        "failed to start daemon: error initializing graphdriver: devicemapper: Non existing device docker-thinpool",
+        Phase::Daemon
+    )]
     #[case::bare_config_error(
         "invalid userland-proxy-path: userland-proxy is enabled, but userland-proxy-path is not set",
         Phase::Daemon
     )]
-    fn bare_container_start_words(#[case] line: &str, #[case] want: Phase) {
+    fn unframed_request_failures_are_not_the_daemons(#[case] line: &str, #[case] want: Phase) {
         let mut classifier = Classifier::new(SignatureSet::shared());
         classifier.push(line);
-        assert_eq!(classifier.finish().phase, Some(want), "{line}");
+        let finding = classifier.finish();
+        assert!(finding.failed, "{line}");
+        assert_eq!(finding.phase, Some(want), "{line}");
     }
 
     #[test]
