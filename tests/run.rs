@@ -49,6 +49,25 @@ fn cell<'a>(report: &'a Value, axes: &[(&str, &str)]) -> &'a Value {
         .unwrap_or_else(|| panic!("no cell with {axes:?}"))
 }
 
+/// The cell and the last lines of its dockerd and sandbox logs, for an
+/// assertion's message: the logs go with the test's tempdir, and a failure
+/// that happens once in twenty runs must be readable from that run alone.
+fn with_logs(cell: &Value) -> String {
+    let tail = |key: &str| {
+        let text = cell[key]
+            .as_str()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    };
+    format!(
+        "{cell}\n--- dockerd.log (last 40 lines)\n{}\n--- sandbox.log (last 40 lines)\n{}",
+        tail("log"),
+        tail("sandbox_log")
+    )
+}
+
 /// Checks that hold for every cell of every real run.
 fn assert_cell_invariants(cell: &Value) {
     let id = cell["id"].as_str().unwrap();
@@ -346,12 +365,17 @@ fn pull_network_and_build_depths_run_for_real_in_gvisor() {
     assert_eq!(report["scenario"]["depth"], "build");
     let full = cell(&report, &[("bridge", "default")]);
     assert_cell_invariants(full);
-    assert_eq!(full["outcome"], "build-ok", "{full}");
+    assert_eq!(full["outcome"], "build-ok", "{}", with_logs(full));
     for step in ["container", "pull", "network", "build"] {
         assert!(full["timings_ms"][step].is_u64(), "{step}: {full}");
     }
     let no_bridge = cell(&report, &[("bridge", "none")]);
-    assert_eq!(no_bridge["outcome"], "network-failed", "{no_bridge}");
+    assert_eq!(
+        no_bridge["outcome"],
+        "network-failed",
+        "{}",
+        with_logs(no_bridge)
+    );
     assert_eq!(
         no_bridge["signature"], "default-bridge-absent",
         "{no_bridge}"
