@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-#[allow(dead_code)]
 #[path = "src/classify/prefilter/plan.rs"]
 mod plan;
 
