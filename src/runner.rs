@@ -94,6 +94,7 @@ pub fn run_cell(ctx: &RunContext<'_>, cell: &Cell, attempt: usize) -> CellResult
         cgroups: None,
         leaked: Vec::new(),
         retries: Vec::new(),
+        retried_starts: Vec::new(),
         flaky: false,
         doctor: None,
         expected: cell.expectation.clone(),
@@ -375,6 +376,7 @@ fn apply_verdict(result: &mut CellResult, followed: Followed, cell: &Cell) {
         result.timings_ms.network = agent.network_ms;
         result.timings_ms.build = agent.build_ms;
         result.doctor = agent.doctor;
+        result.retried_starts = agent.retried_starts;
         if let Some(exit) = agent.dockerd_exit
             && result.outcome == Outcome::DaemonFailed
         {

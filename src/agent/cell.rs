@@ -136,6 +136,7 @@ fn run_cell(
         build_ms: None,
         doctor_ms: None,
         doctor: None,
+        retried_starts: Vec::new(),
     };
     let mount = !spec.mounts_from_sandbox;
     if mount && let Err(message) = shield_host_docker_state() {
@@ -308,6 +309,7 @@ fn run_cell(
         result.outcome = outcome;
         result.decided_by = Some(DecidedBy::ContainerProbe);
         result.detail = detail;
+        result.retried_starts = client.retried_failures();
         let died = if outcome.is_probe_failure() {
             // A probe that failed because dockerd is going down: give the
             // exit a moment to be seen.

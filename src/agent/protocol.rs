@@ -166,6 +166,11 @@ pub struct AgentResult {
     /// cgroup layout was mounted and before dockerd started.
     #[serde(default)]
     pub doctor: Option<Box<DoctorReport>>,
+    /// Container starts the probes retried because the container's init
+    /// process had exited before the start (see `EngineClient::start_container`),
+    /// each as the daemon answered the first attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried_starts: Vec<String>,
 }
 
 /// Writes one protocol line to stderr.

@@ -7,6 +7,7 @@
 //! Paths are unversioned, so the daemon serves its own (latest) API version.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -127,6 +128,13 @@ pub struct ContainerRun {
     pub output_matched: bool,
 }
 
+/// Whether `error` is a start refused because the container's init process had already exited.
+fn init_exited_before_start(error: &ApiError) -> bool {
+    matches!(error, ApiError::Status { path, message, .. }
+        if path.ends_with("/start")
+            && INIT_EXITED_BEFORE_START.iter().any(|words| message.contains(words)))
+}
+
 /// A synchronous Engine API client bound to one daemon socket.
 ///
 /// Each call opens its own connection, so a client is cheap to clone and safe to share.
@@ -134,7 +142,19 @@ pub struct ContainerRun {
 pub struct EngineClient {
     socket: PathBuf,
     request_timeout: Duration,
+    /// The start failures this client (and its clones) retried, as the daemon worded them.
+    retried: Arc<Mutex<Vec<String>>>,
 }
+
+/// How the daemon words a start whose container's init process had already exited: containerd's
+/// shim (`stoppedState.Start` in its process package) and runc's `start` command. Under gVisor
+/// this happens by chance: runc 1.1 waits for the start in a blocking `open` of its exec FIFO,
+/// which Linux restarts after a signal handled with `SA_RESTART` but gVisor fails with `EINTR`
+/// (measured with runsc 20240729), and runc init exits on it.
+const INIT_EXITED_BEFORE_START: [&str; 2] = [
+    "cannot start a stopped process",
+    "cannot start a container that has stopped",
+];
 
 /// A deadline far enough away to stand in for "no deadline" when a timeout overflows `Instant`.
 const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -145,7 +165,17 @@ impl EngineClient {
         Self {
             socket: socket.into(),
             request_timeout,
+            retried: Arc::default(),
         }
+    }
+
+    /// The container-start failures this client retried (see [`EngineClient::start_container`]),
+    /// oldest first, each as `POST …/start returned 500: <the daemon's message>`.
+    pub fn retried_failures(&self) -> Vec<String> {
+        self.retried
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     /// Checks that the daemon answers `GET /_ping` with `200 OK`. Makes one attempt; never retries.
@@ -282,11 +312,33 @@ impl EngineClient {
     /// Creates and starts a container that keeps running; it is force-removed when the returned
     /// guard is dropped.
     ///
+    /// A start refused because the container's init process had already exited is retried once
+    /// with a new container, and the first refusal is kept for [`EngineClient::retried_failures`]:
+    /// under gVisor that happens by chance (see `INIT_EXITED_BEFORE_START`). A cause that is not
+    /// chance fails the second start too, and that is the error returned.
+    ///
     /// # Errors
     ///
     /// [`ApiError::Status`] from create or start (a runtime or network failure is reported by the
     /// start call), [`ApiError::InvalidId`], and [`ApiError::Http`] past `deadline`.
     pub fn start_container(
+        &self,
+        spec: &ContainerSpec<'_>,
+        deadline: Instant,
+    ) -> Result<RunningContainer<'_>, ApiError> {
+        match self.create_and_start(spec, deadline) {
+            Err(error) if init_exited_before_start(&error) => {
+                if let Ok(mut list) = self.retried.lock() {
+                    list.push(error.to_string());
+                }
+                self.create_and_start(spec, deadline)
+            }
+            result => result,
+        }
+    }
+
+    /// One create and start of `spec`'s container; the container is removed if the start fails.
+    fn create_and_start(
         &self,
         spec: &ContainerSpec<'_>,
         deadline: Instant,
@@ -685,7 +737,6 @@ mod tests {
     use rstest::rstest;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::os::unix::net::{UnixListener, UnixStream};
-    use std::sync::{Arc, Mutex};
     use std::thread;
 
     fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
@@ -935,6 +986,93 @@ mod tests {
         }
         assert_eq!(
             seen.lock().expect("lock").last().map(String::as_str),
+            Some("DELETE /containers/f0?force=1 HTTP/1.1")
+        );
+    }
+
+    /// The daemon's answer to a start whose container's init process had already exited.
+    const INIT_GONE: &[u8] = b"{\"message\":\"cannot start a stopped process: unknown\"}\n";
+
+    #[test]
+    fn a_start_refused_because_init_exited_is_retried_once_and_kept() {
+        let (_dir, client, seen, server) = fake_daemon(vec![
+            reply("201 Created", br#"{"Id":"f0"}"#),
+            reply("500 Internal Server Error", INIT_GONE),
+            reply("204 No Content", b""),
+            reply("201 Created", br#"{"Id":"f1"}"#),
+            reply("204 No Content", b""),
+            reply("204 No Content", b""),
+        ]);
+        let spec = ContainerSpec {
+            image: "img:tag",
+            cmd: &[],
+            network: "none",
+            publish: None,
+        };
+        let running = client
+            .start_container(&spec, Instant::now() + Duration::from_secs(10))
+            .expect("the second start succeeds");
+        assert_eq!(running.id(), "f1");
+        drop(running);
+        server.join().expect("server");
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            [
+                "POST /containers/create HTTP/1.1",
+                "POST /containers/f0/start HTTP/1.1",
+                "DELETE /containers/f0?force=1 HTTP/1.1",
+                "POST /containers/create HTTP/1.1",
+                "POST /containers/f1/start HTTP/1.1",
+                "DELETE /containers/f1?force=1 HTTP/1.1",
+            ]
+        );
+        assert_eq!(
+            client.retried_failures(),
+            ["POST /containers/f0/start returned 500: cannot start a stopped process: unknown"]
+        );
+    }
+
+    #[rstest]
+    #[case::init_exited_twice(INIT_GONE, "cannot start a stopped process: unknown", 1)]
+    #[case::other_failure(
+        b"{\"message\":\"OCI runtime create failed: boom\"}",
+        "OCI runtime create failed: boom",
+        0
+    )]
+    fn a_start_is_retried_at_most_once_and_only_when_init_exited(
+        #[case] answer: &[u8],
+        #[case] want: &str,
+        #[case] retries: usize,
+    ) {
+        let mut script = vec![
+            reply("201 Created", br#"{"Id":"f0"}"#),
+            reply("500 Internal Server Error", answer),
+            reply("204 No Content", b""),
+        ];
+        if retries == 1 {
+            script.extend(script.clone());
+        }
+        let (_dir, client, seen, server) = fake_daemon(script);
+        let spec = ContainerSpec {
+            image: "img:tag",
+            cmd: &[],
+            network: "none",
+            publish: None,
+        };
+        let error = client
+            .start_container(&spec, Instant::now() + Duration::from_secs(10))
+            .map(|running| running.id().to_owned())
+            .expect_err("the start fails");
+        server.join().expect("server");
+        assert!(
+            matches!(&error, ApiError::Status { message, .. } if message == want),
+            "{error:?}"
+        );
+        assert_eq!(client.retried_failures().len(), retries);
+        let seen = seen.lock().expect("lock");
+        assert_eq!(seen.len(), 3 * (retries + 1), "{seen:?}");
+        assert_eq!(
+            seen.last().map(String::as_str),
             Some("DELETE /containers/f0?force=1 HTTP/1.1")
         );
     }

@@ -268,6 +268,10 @@ fn facts(cell: &CellResult) -> Vec<(String, String)> {
     );
     push("flaky", cell.flaky.then(|| "true".to_owned()));
     push(
+        "retried_starts",
+        (!cell.retried_starts.is_empty()).then(|| cell.retried_starts.join("; ")),
+    );
+    push(
         "leaked",
         (!cell.leaked.is_empty()).then(|| cell.leaked.join("; ")),
     );

@@ -210,6 +210,18 @@ fn write_summary(report: &RunReport, styles: &Styles, out: &mut dyn Write) -> st
                 .style(styles.warn)
         )?;
     }
+    let retried: usize = report.cells.iter().map(|c| c.retried_starts.len()).sum();
+    if retried > 0 {
+        writeln!(
+            out,
+            "{}",
+            format!(
+                "{retried} container starts were retried because the init process had exited \
+                 before the start (see `retried_starts` in the JSON)"
+            )
+            .style(styles.warn)
+        )?;
+    }
     let leaks: usize = report.cells.iter().map(|c| c.leaked.len()).sum();
     if leaks > 0 {
         writeln!(

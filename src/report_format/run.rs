@@ -285,6 +285,11 @@ pub struct CellResult {
     /// Later attempts, when `--retries` re-ran this failed cell.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<Attempt>,
+    /// Container starts a probe retried once because the container's init
+    /// process had exited before the start (a chance failure under gVisor),
+    /// each as the daemon answered the first attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried_starts: Vec<String>,
     /// A retry's verdict differed from the first: the cell is flaky. The
     /// cell keeps its first verdict, so a flaky failure never passes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
