@@ -11,10 +11,12 @@
 //! task`, `OCI runtime create failed`, `runc did not terminate
 //! successfully`; containerd 0.2's `oci runtime error: …`), and reaches
 //! the CLI as `docker: Error response from daemon: …` (docker-compose:
-//! `Cannot start service web: …`). An image pull or load that cannot store
-//! a layer (`failed to register layer`, containerd's `failed to pull and
-//! unpack image`, `failed to extract layer`) is a request the daemon
-//! served, too. Only literal scans here; no catalogue and no line choice.
+//! `Cannot start service web: …`); on Kubernetes nodes containerd's CRI
+//! plugin says `failed to create containerd task` (or `failed to start
+//! containerd task`) and the kubelet `RunPodSandbox from runtime service
+//! failed`. An image pull or load that cannot store a layer (`failed to
+//! register layer`, containerd's `failed to pull and unpack image`, `failed
+//! to extract layer`) is a request the daemon served, too. Only literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
 
@@ -37,7 +39,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 16] = [
+const CONTAINER_START: [&str; 23] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -62,6 +64,19 @@ const CONTAINER_START: [&str; 16] = [
     // client, Ansible, a NAS's UI).
     "driver failed programming external connectivity",
     "failed to set up container networking",
+    // containerd's CRI plugin starting a pod sandbox or a container for
+    // the kubelet (k3s, kind, minikube, kubeadm nodes), and the kubelet's
+    // own report of it: a start that containerd served.
+    "failed to create containerd task",
+    "failed to start containerd task",
+    "RunPodSandbox from runtime service failed",
+    // The kubelet's pod worker giving up on a sandbox or a container
+    // (`Error syncing pod …, skipping: failed to "StartContainer" for "x"
+    // with CrashLoopBackOff: …`), plain or logrus-quoted.
+    "failed to \"CreatePodSandbox\" for ",
+    "failed to \\\"CreatePodSandbox\\\" for ",
+    "failed to \"StartContainer\" for ",
+    "failed to \\\"StartContainer\\\" for ",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -243,6 +258,34 @@ mod tests {
     #[case::networking_28(
         r#"Start container web failed: {"message":"failed to set up container networking: x"}"#,
         true
+    )]
+    #[case::cri_sandbox_task(
+        r#"E1107 13:49:43.967007   17226 remote_runtime.go:105] RunPodSandbox from runtime service failed: rpc error: code = Unknown desc = failed to create containerd task: failed to mount rootfs component &{overlay overlay [x]}: invalid argument: unknown"#,
+        true
+    )]
+    #[case::kubelet_event(
+        "  Warning  Failed  4m39s  kubelet, node-1  Error: failed to create containerd task: ttrpc: closed: unknown",
+        true
+    )]
+    #[case::cri_start_task(
+        r#"level=error msg="StartContainer for \"79b2\" failed" error="failed to start containerd task \"79b2\": ttrpc: closed: unknown""#,
+        true
+    )]
+    #[case::kubelet_pod_worker(
+        r#"E0925 23:19:09.570140    2162 pod_workers.go:191] Error syncing pod f004 ("gvisor_kube-system(f004)"), skipping: failed to "StartContainer" for "gvisor" with CrashLoopBackOff: "back-off 5m0s restarting failed container=gvisor""#,
+        true
+    )]
+    #[case::kubelet_pod_worker_quoted(
+        r#"level=error msg="Error syncing pod f004, skipping: failed to \"CreatePodSandbox\" for \"web\" with CreatePodSandboxError: x""#,
+        true
+    )]
+    #[case::kubelet_sync_loop(
+        r#"I0925 23:19:09.570140    2162 kubelet.go:1850] "SyncLoop (PLEG): event for pod" pod="kube-system/gvisor" event={"Type":"ContainerStarted"}"#,
+        false
+    )]
+    #[case::cri_plugin_not_loaded(
+        r#"level=warning msg="failed to load plugin io.containerd.grpc.v1.cri" error="failed to create CRI service: failed to find snapshotter \"zfs\"""#,
+        false
     )]
     #[case::network_controller(
         "failed to start daemon: Error initializing network controller: error obtaining controller instance: x",
