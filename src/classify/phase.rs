@@ -14,7 +14,10 @@
 //! `Cannot start service web: …`). An image pull or load that cannot store
 //! a layer (`failed to register layer`, containerd's `failed to pull and
 //! unpack image`, `failed to extract layer`) is a request the daemon
-//! served, too. Only literal scans here; no catalogue and no line choice.
+//! served, too, and so are a log driver that cannot start with its
+//! container (`failed to initialize logging driver`), a volume driver
+//! lookup and `docker load`'s unpacking (`…/docker-import-<n>/…`). Only
+//! literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
 
@@ -37,7 +40,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 16] = [
+const CONTAINER_START: [&str; 21] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -62,6 +65,16 @@ const CONTAINER_START: [&str; 16] = [
     // client, Ansible, a NAS's UI).
     "driver failed programming external connectivity",
     "failed to set up container networking",
+    // A container's log driver starts with the container (daemon/logs.go
+    // StartLogging; `Failed …` before 17.06), and a volume driver is looked
+    // up for a volume or container create: never at dockerd's start-up.
+    "failed to initialize logging driver: ",
+    "Failed to initialize logging driver: ",
+    "error looking up volume plugin ",
+    "Error looking up volume plugin ",
+    // `docker load` and `docker import` unpack into the daemon's
+    // <data-root>/tmp/docker-import-<n>.
+    "/docker-import-",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -247,6 +260,26 @@ mod tests {
     #[case::network_controller(
         "failed to start daemon: Error initializing network controller: error obtaining controller instance: x",
         false
+    )]
+    #[case::log_driver(
+        "failed to initialize logging driver: dial tcp 127.0.0.1:24224: connect: connection refused",
+        true
+    )]
+    #[case::log_driver_before_17_06(
+        "Failed to initialize logging driver: NoCredentialProviders: no valid providers in chain",
+        true
+    )]
+    #[case::log_opts_at_start_up(
+        "failed to start daemon: failed to set log opts: unknown log opt 'max-size' for journald log driver",
+        false
+    )]
+    #[case::volume_plugin(
+        r#"404 Client Error: Not Found ("Error looking up volume plugin convoy: Plugin not found")"#,
+        true
+    )]
+    #[case::image_load(
+        "open /var/lib/docker/tmp/docker-import-132287903/repositories: no such file or directory",
+        true
     )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_container_start_failure(line), want, "{line}");
