@@ -16,8 +16,10 @@
 //! unpack image`, `failed to extract layer`) is a request the daemon
 //! served, too, and so are a log driver that cannot start with its
 //! container (`failed to initialize logging driver`), a volume driver
-//! lookup and `docker load`'s unpacking (`…/docker-import-<n>/…`). Only
-//! literal scans here; no catalogue and no line choice.
+//! lookup or a volume plugin's error (`VolumeDriver.Get: …`), a container
+//! the daemon's restore could not start, and `docker load`'s unpacking
+//! (`…/docker-import-<n>/…`). Only literal scans here; no catalogue and no
+//! line choice.
 
 use std::sync::LazyLock;
 
@@ -40,7 +42,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 21] = [
+const CONTAINER_START: [&str; 24] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -75,6 +77,13 @@ const CONTAINER_START: [&str; 21] = [
     // `docker load` and `docker import` unpack into the daemon's
     // <data-root>/tmp/docker-import-<n>.
     "/docker-import-",
+    // A volume plugin's answer (`VolumeDriver.Get: …`) never stops dockerd,
+    // and neither does a container its restore could not restart
+    // (`Failed to start container <id>: …`; 20.10+ `msg="failed to start
+    // container"`): both fail a container.
+    "VolumeDriver.",
+    "Failed to start container ",
+    "failed to start container\"",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -280,6 +289,18 @@ mod tests {
     #[case::image_load(
         "open /var/lib/docker/tmp/docker-import-132287903/repositories: no such file or directory",
         true
+    )]
+    #[case::volume_driver(
+        r#"level=error msg="Failed to start container 9c1f: get data: VolumeDriver.Get: volume data not found""#,
+        true
+    )]
+    #[case::restore_20_10(
+        r#"level=error msg="failed to start container" container=9c1f error="x""#,
+        true
+    )]
+    #[case::containerd_is_not_a_container(
+        "failed to start containerd: timeout waiting for containerd to start",
+        false
     )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_container_start_failure(line), want, "{line}");
