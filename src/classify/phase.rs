@@ -16,7 +16,12 @@
 //! containerd task`) and the kubelet `RunPodSandbox from runtime service
 //! failed`. An image pull or load that cannot store a layer (`failed to
 //! register layer`, containerd's `failed to pull and unpack image`, `failed
-//! to extract layer`) is a request the daemon served, too. Only literal scans here; no catalogue and no line choice.
+//! to extract layer`) is a request the daemon served, too, and so are a log
+//! driver that cannot start with its container (`failed to initialize
+//! logging driver`), a volume driver lookup or a volume plugin's error
+//! (`VolumeDriver.Get: …`), a container the daemon's restore could not
+//! start, and `docker load`'s unpacking (`…/docker-import-<n>/…`). Only
+//! literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
 
@@ -39,7 +44,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 23] = [
+const CONTAINER_START: [&str; 31] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -77,6 +82,23 @@ const CONTAINER_START: [&str; 23] = [
     "failed to \\\"CreatePodSandbox\\\" for ",
     "failed to \"StartContainer\" for ",
     "failed to \\\"StartContainer\\\" for ",
+    // A container's log driver starts with the container (daemon/logs.go
+    // StartLogging; `Failed …` before 17.06), and a volume driver is looked
+    // up for a volume or container create: never at dockerd's start-up.
+    "failed to initialize logging driver: ",
+    "Failed to initialize logging driver: ",
+    "error looking up volume plugin ",
+    "Error looking up volume plugin ",
+    // `docker load` and `docker import` unpack into the daemon's
+    // <data-root>/tmp/docker-import-<n>.
+    "/docker-import-",
+    // A volume plugin's answer (`VolumeDriver.Get: …`) never stops dockerd,
+    // and neither does a container its restore could not restart
+    // (`Failed to start container <id>: …`; 20.10+ `msg="failed to start
+    // container"`): both fail a container.
+    "VolumeDriver.",
+    "Failed to start container ",
+    "failed to start container\"",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -289,6 +311,38 @@ mod tests {
     )]
     #[case::network_controller(
         "failed to start daemon: Error initializing network controller: error obtaining controller instance: x",
+        false
+    )]
+    #[case::log_driver(
+        "failed to initialize logging driver: dial tcp 127.0.0.1:24224: connect: connection refused",
+        true
+    )]
+    #[case::log_driver_before_17_06(
+        "Failed to initialize logging driver: NoCredentialProviders: no valid providers in chain",
+        true
+    )]
+    #[case::log_opts_at_start_up(
+        "failed to start daemon: failed to set log opts: unknown log opt 'max-size' for journald log driver",
+        false
+    )]
+    #[case::volume_plugin(
+        r#"404 Client Error: Not Found ("Error looking up volume plugin convoy: Plugin not found")"#,
+        true
+    )]
+    #[case::image_load(
+        "open /var/lib/docker/tmp/docker-import-132287903/repositories: no such file or directory",
+        true
+    )]
+    #[case::volume_driver(
+        r#"level=error msg="Failed to start container 9c1f: get data: VolumeDriver.Get: volume data not found""#,
+        true
+    )]
+    #[case::restore_20_10(
+        r#"level=error msg="failed to start container" container=9c1f error="x""#,
+        true
+    )]
+    #[case::containerd_is_not_a_container(
+        "failed to start containerd: timeout waiting for containerd to start",
         false
     )]
     fn container_start_failures(#[case] line: &str, #[case] want: bool) {
