@@ -9,7 +9,8 @@
 //! fails through the API (`Handler for POST /…/containers/…/start returned
 //! error: …`), through containerd and the runtime (`failed to create shim
 //! task`, `OCI runtime create failed`, `runc did not terminate
-//! successfully`; containerd 0.2's `oci runtime error: …`), and reaches
+//! successfully`; containerd 0.2's `oci runtime error: …`; the CRI plugin's
+//! `failed to create containerd container`), and reaches
 //! the CLI as `docker: Error response from daemon: …` (docker-compose:
 //! `Cannot start service web: …`). An image pull or load that cannot store
 //! a layer (`failed to register layer`, containerd's `failed to pull and
@@ -37,7 +38,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 16] = [
+const CONTAINER_START: [&str; 17] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -56,6 +57,10 @@ const CONTAINER_START: [&str; 16] = [
     "failed to register layer: ",
     "failed to pull and unpack image",
     "failed to extract layer ",
+    // containerd's CRI plugin creating a pod's container or sandbox
+    // (`failed to create containerd container: …`, kubelet's
+    // CreateContainer/RunPodSandbox error): the runtime service served.
+    "failed to create containerd container",
     // The bridge driver publishing a container's ports, and (28+) the
     // daemon wiring a starting container into its networks: both only
     // happen for a container start, whoever relays the message (an API
@@ -230,6 +235,10 @@ mod tests {
     )]
     #[case::ctr_extract(
         "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        true
+    )]
+    #[case::cri_create_container(
+        r#"E1013 22:12:14.361653   31773 remote_runtime.go:442] "CreateContainer in sandbox from runtime service failed" err="rpc error: code = Unknown desc = failed to create containerd container: x""#,
         true
     )]
     #[case::snapshotter_plugin_is_not_a_pull(
