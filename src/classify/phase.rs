@@ -12,7 +12,8 @@
 //! successfully`; containerd 0.2's `oci runtime error: …`; the CRI plugin's
 //! `failed to create containerd container`), and reaches
 //! the CLI as `docker: Error response from daemon: …` (docker-compose:
-//! `Cannot start service web: …`). An image pull or load that cannot store
+//! `Cannot start service web: …`, `Cannot create container for service web:
+//! …`). An image pull or load that cannot store
 //! a layer (`failed to register layer`, containerd's `failed to pull and
 //! unpack image`, `failed to extract layer`) is a request the daemon
 //! served, too. Only literal scans here; no catalogue and no line choice.
@@ -38,7 +39,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 17] = [
+const CONTAINER_START: [&str; 18] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -48,8 +49,10 @@ const CONTAINER_START: [&str; 17] = [
     "unable to start container process",
     "starting container process caused",
     "Error response from daemon:",
-    // docker-compose: `ERROR: for web  Cannot start service web: …`.
+    // docker-compose: `ERROR: for web  Cannot start service web: …`, and
+    // (v1) the create before it: `Cannot create container for service web: …`.
     "Cannot start service ",
+    "Cannot create container for service ",
     // Docker 1.11-17.03 (containerd 0.2): `rpc error: code = 2 desc = "oci
     // runtime error: could not synchronise with container process: …"`.
     "oci runtime error: ",
@@ -235,6 +238,10 @@ mod tests {
     )]
     #[case::ctr_extract(
         "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        true
+    )]
+    #[case::compose_create(
+        "ERROR: for runner  Cannot create container for service runner: NanoCPUs can not be set, as your kernel does not support CPU cfs period/quota or the cgroup is not mounted",
         true
     )]
     #[case::cri_create_container(
