@@ -9,9 +9,11 @@
 //! fails through the API (`Handler for POST /…/containers/…/start returned
 //! error: …`), through containerd and the runtime (`failed to create shim
 //! task`, `OCI runtime create failed`, `runc did not terminate
-//! successfully`; containerd 0.2's `oci runtime error: …`), and reaches
+//! successfully`; containerd 0.2's `oci runtime error: …`; the CRI plugin's
+//! `failed to create containerd container`), and reaches
 //! the CLI as `docker: Error response from daemon: …` (docker-compose:
-//! `Cannot start service web: …`); on Kubernetes nodes containerd's CRI
+//! `Cannot start service web: …`, `Cannot create container for service web:
+//! …`); on Kubernetes nodes containerd's CRI
 //! plugin says `failed to create containerd task` (or `failed to start
 //! containerd task`) and the kubelet `RunPodSandbox from runtime service
 //! failed`. An image pull or load that cannot store a layer (`failed to
@@ -44,7 +46,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 31] = [
+const CONTAINER_START: [&str; 33] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -54,8 +56,10 @@ const CONTAINER_START: [&str; 31] = [
     "unable to start container process",
     "starting container process caused",
     "Error response from daemon:",
-    // docker-compose: `ERROR: for web  Cannot start service web: …`.
+    // docker-compose: `ERROR: for web  Cannot start service web: …`, and
+    // (v1) the create before it: `Cannot create container for service web: …`.
     "Cannot start service ",
+    "Cannot create container for service ",
     // Docker 1.11-17.03 (containerd 0.2): `rpc error: code = 2 desc = "oci
     // runtime error: could not synchronise with container process: …"`.
     "oci runtime error: ",
@@ -63,6 +67,10 @@ const CONTAINER_START: [&str; 31] = [
     "failed to register layer: ",
     "failed to pull and unpack image",
     "failed to extract layer ",
+    // containerd's CRI plugin creating a pod's container or sandbox
+    // (`failed to create containerd container: …`, kubelet's
+    // CreateContainer/RunPodSandbox error): the runtime service served.
+    "failed to create containerd container",
     // The bridge driver publishing a container's ports, and (28+) the
     // daemon wiring a starting container into its networks: both only
     // happen for a container start, whoever relays the message (an API
@@ -267,6 +275,14 @@ mod tests {
     )]
     #[case::ctr_extract(
         "ctr: failed to extract layer sha256:be4e: failed to mount /var/lib/containerd/tmpmounts/containerd-mount78: input/output error: unknown",
+        true
+    )]
+    #[case::compose_create(
+        "ERROR: for runner  Cannot create container for service runner: NanoCPUs can not be set, as your kernel does not support CPU cfs period/quota or the cgroup is not mounted",
+        true
+    )]
+    #[case::cri_create_container(
+        r#"E1013 22:12:14.361653   31773 remote_runtime.go:442] "CreateContainer in sandbox from runtime service failed" err="rpc error: code = Unknown desc = failed to create containerd container: x""#,
         true
     )]
     #[case::snapshotter_plugin_is_not_a_pull(
