@@ -990,6 +990,14 @@ mod tests {
         );
     }
 
+    /// A container on no network, as the retry tests start it.
+    const PLAIN: ContainerSpec<'static> = ContainerSpec {
+        image: "img:tag",
+        cmd: &[],
+        network: "none",
+        publish: None,
+    };
+
     /// The daemon's answer to a start whose container's init process had already exited.
     const INIT_GONE: &[u8] = b"{\"message\":\"cannot start a stopped process: unknown\"}\n";
 
@@ -1003,14 +1011,8 @@ mod tests {
             reply("204 No Content", b""),
             reply("204 No Content", b""),
         ]);
-        let spec = ContainerSpec {
-            image: "img:tag",
-            cmd: &[],
-            network: "none",
-            publish: None,
-        };
         let running = client
-            .start_container(&spec, Instant::now() + Duration::from_secs(10))
+            .start_container(&PLAIN, Instant::now() + Duration::from_secs(10))
             .expect("the second start succeeds");
         assert_eq!(running.id(), "f1");
         drop(running);
@@ -1053,14 +1055,8 @@ mod tests {
             script.extend(script.clone());
         }
         let (_dir, client, seen, server) = fake_daemon(script);
-        let spec = ContainerSpec {
-            image: "img:tag",
-            cmd: &[],
-            network: "none",
-            publish: None,
-        };
         let error = client
-            .start_container(&spec, Instant::now() + Duration::from_secs(10))
+            .start_container(&PLAIN, Instant::now() + Duration::from_secs(10))
             .map(|running| running.id().to_owned())
             .expect_err("the start fails");
         server.join().expect("server");
