@@ -122,7 +122,10 @@ fn random_hex() -> std::io::Result<String> {
 }
 
 /// Writes the owner file of a run's scratch dir (a new file: an existing
-/// one is an error).
+/// one is an error). The file appears whole: it is written under another
+/// name and linked into place, so a run starting at the same moment never
+/// reads it empty (an empty owner once made such a run take this one for
+/// dead and remove its scratch dir under it).
 ///
 /// # Errors
 /// The I/O error.
@@ -130,12 +133,17 @@ pub fn claim(scratch: &Path) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let me = std::process::id() as i32;
-    std::fs::OpenOptions::new()
+    let text = format!("{me} {}\n", start_time(me).unwrap_or(0));
+    let draft = scratch.join(format!(".{OWNER_FILE}-{me}"));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(scratch.join(OWNER_FILE))?
-        .write_all(format!("{me} {}\n", start_time(me).unwrap_or(0)).as_bytes())
+        .open(&draft)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .and_then(|()| std::fs::hard_link(&draft, scratch.join(OWNER_FILE)));
+    let removed = std::fs::remove_file(&draft);
+    written.and(removed)
 }
 
 /// Removes the processes, mounts and scratch dirs of every stale run.
@@ -193,23 +201,20 @@ fn remove_orphan_cgroups() -> Vec<PathBuf> {
 }
 
 /// Whether the run that owns `dir` is still running. A dir without a
-/// readable owner file is only stale once it is a minute old, so a run that
-/// is just starting is never taken for a dead one.
+/// readable, complete owner file is only stale once it is a minute old, so a
+/// run that is just starting is never taken for a dead one.
 fn is_owner_alive(dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
-        let young = std::fs::metadata(dir)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_none_or(|age| age.as_secs() < 60);
-        return young;
-    };
-    let mut fields = text.split_whitespace();
+    let owner = std::fs::read_to_string(dir.join(OWNER_FILE)).ok();
+    let mut fields = owner.as_deref().unwrap_or_default().split_whitespace();
     let pid: Option<i32> = fields.next().and_then(|p| p.parse().ok());
     let started: Option<u64> = fields.next().and_then(|s| s.parse().ok());
     match (pid, started) {
         (Some(pid), Some(started)) => start_time(pid) == Some(started),
-        _ => false,
+        _ => std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age.as_secs() < 60),
     }
 }
 
@@ -240,10 +245,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         claim(dir.path()).unwrap();
         assert!(is_owner_alive(dir.path()));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [OWNER_FILE], "the draft is gone");
+        assert_eq!(
+            claim(dir.path()).unwrap_err().kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
         // PID 1's start time is not 12345, so this owner is dead.
         std::fs::write(dir.path().join(OWNER_FILE), "1 12345\n").unwrap();
         assert!(!is_owner_alive(dir.path()));
-        std::fs::write(dir.path().join(OWNER_FILE), "garbage").unwrap();
+    }
+
+    /// An owner file being written (empty, or cut short) is no owner yet: a
+    /// young dir is alive, one older than a minute is stale.
+    #[rstest::rstest]
+    #[case::empty("")]
+    #[case::pid_only("4242")]
+    #[case::garbage("garbage")]
+    fn an_incomplete_owner_counts_only_once_the_dir_is_old(#[case] text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(OWNER_FILE), text).unwrap();
+        assert!(is_owner_alive(dir.path()));
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        std::fs::File::open(dir.path())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         assert!(!is_owner_alive(dir.path()));
     }
 
