@@ -22,7 +22,8 @@
 //! driver that cannot start with its container (`failed to initialize
 //! logging driver`), a volume driver lookup or a volume plugin's error
 //! (`VolumeDriver.Get: …`), a container the daemon's restore could not
-//! start, and `docker load`'s unpacking (`…/docker-import-<n>/…`). Only
+//! start, `docker load`'s unpacking (`…/docker-import-<n>/…`), and a swarm
+//! task the node's agent gave up on (`msg="fatal task error"`). Only
 //! literal scans here; no catalogue and no line choice.
 
 use std::sync::LazyLock;
@@ -46,7 +47,7 @@ pub enum Phase {
 /// the words of a failed image pull or load (dockerd's `failed to register
 /// layer`, containerd's `failed to pull and unpack image` and `failed to
 /// extract layer`): those only come from a request the daemon served.
-const CONTAINER_START: [&str; 33] = [
+const CONTAINER_START: [&str; 34] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -107,6 +108,10 @@ const CONTAINER_START: [&str; 33] = [
     "VolumeDriver.",
     "Failed to start container ",
     "failed to start container\"",
+    // A swarm task (a service's container) that the node's agent gave up
+    // on (swarmkit agent/task.go: `msg="fatal task error"`): the daemon
+    // served it, whatever the error names.
+    "msg=\"fatal task error\"",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -357,6 +362,11 @@ mod tests {
         r#"level=error msg="failed to start container" container=9c1f error="x""#,
         true
     )]
+    #[case::swarm_task(
+        r#"level=error msg="fatal task error" error="failed to copy xattrs: x" module=node/agent/taskmanager"#,
+        true
+    )]
+    #[case::task_words_alone_are_not_a_task("error: fatal task error in config", false)]
     #[case::containerd_is_not_a_container(
         "failed to start containerd: timeout waiting for containerd to start",
         false
