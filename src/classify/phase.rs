@@ -43,10 +43,11 @@ pub enum Phase {
     Container,
 }
 
-/// Words that end a container start, in every layer that reports it, and
-/// the words of a failed image pull or load (dockerd's `failed to register
-/// layer`, containerd's `failed to pull and unpack image` and `failed to
-/// extract layer`): those only come from a request the daemon served.
+/// Words that end a container start, in every layer that reports it (the
+/// runtime, containerd and its CRI plugin, the kubelet, the CLI, compose,
+/// swarm), and the words of the other requests a serving daemon fails
+/// (an image pull or load, a log driver, a volume plugin): none of them
+/// comes from dockerd's own start-up.
 const CONTAINER_START: [&str; 34] = [
     "failed to create shim task",
     "failed to create task for container",
