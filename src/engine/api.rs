@@ -128,13 +128,6 @@ pub struct ContainerRun {
     pub output_matched: bool,
 }
 
-/// Whether `error` is a start refused because the container's init process had already exited.
-fn init_exited_before_start(error: &ApiError) -> bool {
-    matches!(error, ApiError::Status { path, message, .. }
-        if path.ends_with("/start")
-            && INIT_EXITED_BEFORE_START.iter().any(|words| message.contains(words)))
-}
-
 /// A synchronous Engine API client bound to one daemon socket.
 ///
 /// Each call opens its own connection, so a client is cheap to clone and safe to share.
@@ -155,6 +148,13 @@ const INIT_EXITED_BEFORE_START: [&str; 2] = [
     "cannot start a stopped process",
     "cannot start a container that has stopped",
 ];
+
+/// Whether `error` is a start refused because the container's init process had already exited.
+fn init_exited_before_start(error: &ApiError) -> bool {
+    matches!(error, ApiError::Status { path, message, .. }
+        if path.ends_with("/start")
+            && INIT_EXITED_BEFORE_START.iter().any(|words| message.contains(words)))
+}
 
 /// A deadline far enough away to stand in for "no deadline" when a timeout overflows `Instant`.
 const FAR_FUTURE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
