@@ -456,12 +456,15 @@ fn ctrl_c_and_a_timeout_leave_nothing_behind() {
     ignore = "needs root, dockerd, runsc 20221219 and 20240729 (scripts/setup.sh)"
 )]
 fn after_sigkill_cleanup_removes_the_cells_host_cgroups() {
+    // No other run may start (and clean this one's leftovers first).
+    let alone = common::no_new_runs();
     need(root(), "root");
     let runsc = need(common::runsc_trixie(), "runsc 20240729");
     let dir = tempfile::tempdir().unwrap();
     let scenario = hanging_scenario(dir.path(), "killed");
     let out = dir.path().join("out");
-    let mut child = common::spawn_dindcheck(
+    let mut child = common::spawn_dindcheck_alone(
+        &alone,
         dir.path(),
         &[
             "run",

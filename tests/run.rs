@@ -862,6 +862,8 @@ fn retries_mark_a_cell_flaky_and_keep_its_first_verdict() {
     ignore = "needs root and runsc 20221219 (scripts/setup.sh)"
 )]
 fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
+    // No other run may start (and clean this one's leftovers first).
+    let alone = common::no_new_runs();
     need(root(), "root");
     let runsc_tmp_before = common::runsc_do_dirs_in_tmp();
     let runsc = need(common::runsc_bookworm(), "runsc");
@@ -876,7 +878,8 @@ fn after_sigkill_of_the_harness_cleanup_removes_what_the_run_left() {
         ),
     );
     let out = dir.path().join("out");
-    let mut child = common::spawn_dindcheck(
+    let mut child = common::spawn_dindcheck_alone(
+        &alone,
         dir.path(),
         &[
             "run",

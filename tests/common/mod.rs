@@ -18,8 +18,45 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
 }
 
+/// Every `dindcheck run` removes, as it starts, what runs it finds dead
+/// left behind. A test that SIGKILLs a run to see `dindcheck cleanup`
+/// remove its leftovers holds this lock for writing from before the kill
+/// to after the cleanup ([`no_new_runs`]), so no run of another test in the
+/// same binary starts (and cleans first) meanwhile; [`spawn_dindcheck`]
+/// waits on it for reading. A run spawned before the lock was taken did its
+/// start-up cleaning long before the kill.
+static RUN_STARTS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// While held, no other test of this binary starts a dindcheck run.
+pub struct NoNewRuns(std::sync::RwLockWriteGuard<'static, ()>);
+
+/// Waits until no other test starts dindcheck runs, and keeps it so until
+/// the guard is dropped; start this test's own runs with
+/// [`spawn_dindcheck_alone`].
+pub fn no_new_runs() -> NoNewRuns {
+    NoNewRuns(
+        RUN_STARTS
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
 /// Starts dindcheck in the background with piped output.
 pub fn spawn_dindcheck(cwd: &Path, args: &[&str]) -> std::process::Child {
+    drop(
+        RUN_STARTS
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    spawn_unguarded(cwd, args)
+}
+
+/// [`spawn_dindcheck`] for the test that holds [`no_new_runs`].
+pub fn spawn_dindcheck_alone(_alone: &NoNewRuns, cwd: &Path, args: &[&str]) -> std::process::Child {
+    spawn_unguarded(cwd, args)
+}
+
+fn spawn_unguarded(cwd: &Path, args: &[&str]) -> std::process::Child {
     std::process::Command::new(dindcheck_bin())
         .current_dir(cwd)
         .args(args)
