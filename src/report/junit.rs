@@ -726,6 +726,25 @@ mod tests {
     }
 
     #[test]
+    fn a_retried_start_is_a_property_of_its_case_only() {
+        let mut report = fixture("devices-cgroup-new");
+        let first =
+            "POST /containers/f0/start returned 500: cannot start a stopped process: unknown";
+        report.cells[1].retried_starts = vec![first.to_owned()];
+        let xml = render(std::slice::from_ref(&report), JunitOptions::default());
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(
+            props(cases[1]).get("retried_starts").map(String::as_str),
+            Some(first)
+        );
+        assert!(!props(cases[0]).contains_key("retried_starts"));
+    }
+
+    #[test]
     fn flaky_and_error_cells() {
         let mut report = fixture("devices-cgroup-new");
         report.cells[1].flaky = true; // a ready cell
