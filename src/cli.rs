@@ -297,7 +297,7 @@ pub struct TriageArgs {
 pub enum TriageFormat {
     /// A summary for people.
     Text,
-    /// One JSON document per log (schema dindcheck/triage/v1).
+    /// One JSON document per log (schema dindcheck/triage/v2).
     Json,
 }
 

@@ -101,7 +101,26 @@ impl Family {
     /// last generic one, else none. A keyword counts only where a word
     /// starts, and inside a path (`/var/lib/…`) only when it is itself a
     /// path.
+    ///
+    /// Advice that a message ends with (`…: make sure the service was
+    /// started by systemd`, `please upgrade …`) says what to do, not what
+    /// failed: its words count only when the words before it name no
+    /// family.
     pub fn of_words(text: &str) -> Option<Family> {
+        let advice = ADVICE
+            .find_iter(text)
+            .find(|m| m.start() == 0 || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric());
+        if let Some(advice) = advice
+            && let Some(family) = Family::of_keywords(&text[..advice.start()])
+        {
+            return Some(family);
+        }
+        Family::of_keywords(text)
+    }
+
+    /// The family of the last specific keyword in `text`, else of the last
+    /// generic one.
+    fn of_keywords(text: &str) -> Option<Family> {
         let mut best: [Option<(usize, usize, Family)>; 2] = [None, None];
         for m in KEYWORDS.find_overlapping_iter(text) {
             let (keyword, tier, family) = KEYWORD_TABLE[m.pattern()];
@@ -164,6 +183,7 @@ use Tier::{Generic as G, Specific as S};
 const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     // config
     ("daemon.json", S, F::Config),
+    ("/daemon.json", S, F::Config),
     ("config file", S, F::Config),
     ("configuration file", S, F::Config),
     ("--config-file", S, F::Config),
@@ -172,6 +192,8 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("flag provided but not defined", S, F::Config),
     ("requires 0 arguments", S, F::Config),
     ("log driver", S, F::Config),
+    ("logging driver", S, F::Config),
+    ("api version", S, F::Config),
     ("log opt", S, F::Config),
     ("invalid mirror", S, F::Config),
     ("exec-opt", S, F::Config),
@@ -186,17 +208,19 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("socket activated", S, F::Listener),
     ("unix socket", S, F::Listener),
     ("docker.sock", S, F::Listener),
-    ("listen tcp", S, F::Listener),
-    ("listen unix", S, F::Listener),
+    ("docker.socket", S, F::Listener),
     ("api server", S, F::Listener),
-    ("tcp://", S, F::Listener),
+    ("tcp://", G, F::Listener),
     ("unix://", G, F::Listener),
+    ("listen tcp", G, F::Listener),
+    ("listen unix", G, F::Listener),
     ("socket", G, F::Listener),
     ("listen", G, F::Listener),
     // pidfile
     ("pid file", S, F::Pidfile),
     ("pidfile", S, F::Pidfile),
     ("docker.pid", S, F::Pidfile),
+    ("/docker.pid", S, F::Pidfile),
     // tls
     ("x509", S, F::Tls),
     ("tls:", S, F::Tls),
@@ -231,7 +255,6 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("aufs", S, F::Storage),
     ("snapshotter", S, F::Storage),
     ("data-root", S, F::Storage),
-    ("/var/lib/docker", S, F::Storage),
     ("no space left", S, F::Storage),
     ("disk quota", S, F::Storage),
     ("read-only file system", S, F::Storage),
@@ -256,6 +279,7 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("data root", S, F::Storage),
     ("daemon root", S, F::Storage),
     ("wrong filesystem", S, F::Storage),
+    ("/var/lib/docker", G, F::Storage),
     ("xattr", G, F::Storage),
     ("snapshot", G, F::Storage),
     ("overlay", G, F::Storage),
@@ -319,10 +343,11 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("dbus", S, F::Systemd),
     ("d-bus", S, F::Systemd),
     (".slice", S, F::Systemd),
-    ("docker.socket", S, F::Systemd),
     ("org.freedesktop", S, F::Systemd),
     ("unit name", S, F::Systemd),
     ("transient unit", S, F::Systemd),
+    ("execstart", S, F::Systemd),
+    ("unit file", S, F::Systemd),
     ("scope", G, F::Systemd),
     ("unit", G, F::Systemd),
     // userns
@@ -349,9 +374,13 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("securityfs", S, F::Security),
     ("/sys/kernel/security", S, F::Security),
     ("keyring", S, F::Security),
+    ("apply caps", S, F::Security),
+    ("apparmor_parser", S, F::Security),
     ("security", G, F::Security),
     ("profile", G, F::Security),
     ("privileged", G, F::Security),
+    ("permission denied", G, F::Security),
+    ("operation not permitted", G, F::Security),
     // runtime
     ("oci runtime", S, F::Runtime),
     ("runc", S, F::Runtime),
@@ -422,6 +451,9 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("modprobe fuse", S, F::Kernel),
     ("unknown filesystem type", S, F::Kernel),
     ("config_", S, F::Kernel),
+    ("operation not supported", S, F::Kernel),
+    ("custom device", S, F::Kernel),
+    ("device node", S, F::Kernel),
     ("bpf", G, F::Kernel),
     ("no such device", G, F::Kernel),
     ("kernel", G, F::Kernel),
@@ -439,6 +471,7 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("failed to solve", S, F::Image),
     ("pulling", S, F::Image),
     ("docker load", S, F::Image),
+    ("/docker-import-", S, F::Image),
     ("archive/tar", S, F::Image),
     ("tar header", S, F::Image),
     ("tar file", S, F::Image),
@@ -464,6 +497,30 @@ static KEYWORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .match_kind(MatchKind::Standard)
         .build(KEYWORD_TABLE.iter().map(|(k, _, _)| k))
         .expect("the keyword table builds")
+});
+
+/// Words that start advice in an error message (moby's `make sure …`,
+/// `please …`; runc's and systemd's `see …`), matched ASCII
+/// case-insensitively where a word starts.
+const ADVICE_WORDS: [&str; 10] = [
+    "make sure ",
+    "please ",
+    "ensure ",
+    "consider ",
+    "you may ",
+    "you should ",
+    "you need ",
+    "did you ",
+    "for more information",
+    "see https",
+];
+
+static ADVICE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(ADVICE_WORDS)
+        .expect("the advice words build")
 });
 
 /// Whether the byte at `at` lies inside a path token (a run of non-space
@@ -553,6 +610,31 @@ mod tests {
         "containerd: failed to open meta.db: timeout",
         Some(Family::Containerd)
     )]
+    #[case::advice_names_nothing(
+        "no sockets found via socket activation: make sure the service was started by systemd",
+        Some(Family::Listener)
+    )]
+    #[case::advice_when_nothing_else_names_it(
+        "something odd happened: please check your iptables rules",
+        Some(Family::Firewall)
+    )]
+    #[case::an_address_is_a_value(
+        "the following directives are specified both as a flag and in the configuration file: hosts: (from flag: [fd://], from file: [tcp://0.0.0.0:2375])",
+        Some(Family::Config)
+    )]
+    #[case::the_daemon_json_path(
+        "unable to read /etc/docker/daemon.json: json: cannot unmarshal string into Go struct field Config.ipv6 of type bool",
+        Some(Family::Config)
+    )]
+    #[case::the_data_root_path_is_weak(
+        "AppArmor enabled on system but the docker-default profile could not be loaded: running `apparmor_parser -Kr /var/lib/docker/tmp/docker-default1` failed",
+        Some(Family::Security)
+    )]
+    #[case::a_port_the_proxy_binds(
+        "Error starting userland proxy: listen tcp 0.0.0.0:80: bind: address already in use",
+        Some(Family::Network)
+    )]
+    #[case::a_denied_mount("mount: /tmp: permission denied.", Some(Family::Security))]
     fn family_of_words(#[case] text: &str, #[case] want: Option<Family>) {
         assert_eq!(Family::of_words(text), want, "{text}");
     }

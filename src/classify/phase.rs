@@ -28,7 +28,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{Span, packed};
+use aho_corasick::{AhoCorasick, Span, packed};
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,88 @@ pub fn is_cli_command(line: &str) -> bool {
         return !(args.starts_with("daemon") || args.starts_with("-d ") || args == "-d");
     }
     rest.starts_with("docker-compose ")
+}
+
+/// Words in which programs (Go errors, shell tools, the kernel, wrappers)
+/// say something failed, matched ASCII case-insensitively where a word
+/// starts. A line with none of them is not a failure, whatever else it
+/// says; a line with one is one only where nothing better is in the log.
+const FAILURE_WORDS: [&str; 37] = [
+    "error",
+    "failed",
+    "failure",
+    "fatal",
+    "panic:",
+    "unable to",
+    "cannot",
+    "can't",
+    "could not",
+    "couldn't",
+    "permission denied",
+    "access denied",
+    "not permitted",
+    "no such file",
+    "not found",
+    "invalid",
+    "refused",
+    "not supported",
+    "unsupported",
+    "missing",
+    "timed out",
+    "timeout",
+    "exit status",
+    "no space left",
+    // Go's words for the errno values a failed system call returns
+    // (`no such device`, `address already in use`, `is a directory`, …),
+    // and the words of a refused flag or unit.
+    "no such",
+    "not exist",
+    "already in use",
+    "already exists",
+    "is a directory",
+    "not a directory",
+    "read-only",
+    "resource busy",
+    "temporarily unavailable",
+    "too many",
+    "not implemented",
+    "not defined",
+    "refusing",
+];
+
+static FAILURE_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(FAILURE_WORDS)
+        .expect("a few literals build an automaton")
+});
+
+/// Words with which dockerd (and the wrappers that start it) say the
+/// daemon itself stopped, printed bare on stderr: `failed to start daemon:
+/// …` (20.10+, cmd/dockerd/docker.go), `Error starting daemon: …` (before
+/// 20.10), and the start-up wrappers around a cause.
+pub const DAEMON_ENDED: [&str; 5] = [
+    "failed to start daemon",
+    "Error starting daemon",
+    "failed to load listeners",
+    "failed to start containerd",
+    "unable to configure the Docker daemon",
+];
+
+/// Whether `line` is in dockerd's words that the daemon stopped
+/// ([`DAEMON_ENDED`]).
+pub fn says_daemon_ended(line: &str) -> bool {
+    DAEMON_ENDED.iter().any(|w| line.contains(w))
+}
+
+/// Whether `line` says something failed, in any program's words (an
+/// error, `permission denied`, `not found`, `exit status 1`, …): what makes
+/// a bare line no catalogue entry knows a failure at all.
+pub fn says_failure(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    FAILURE_SEARCH
+        .find_overlapping_iter(line)
+        .any(|m| m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric())
 }
 
 /// Whether `line` is systemd saying the service failed: `Main process

@@ -155,9 +155,12 @@ struct Candidate {
 /// size. Its result equals looking at the whole log at once:
 /// - the fatal line is the later of the last fatal-level line and the last
 ///   line that reports a failed container start (or, in a CLI transcript,
-///   a failed request), else the last error line, else the last non-empty
-///   line; a line without any level framing that an entry matches counts
-///   as a fatal line (such bare words are some program's last words);
+///   a failed request), else the last error line, else the last matched
+///   warning, else the last bare line in words of failure, else systemd's
+///   word that the unit failed, else the last non-empty line; a line
+///   without any level framing that an entry matches, or that is dockerd's
+///   `failed to start daemon: …`, counts as a fatal line (such bare words
+///   are some program's last words);
 /// - the signature is the first entry (by precedence) that matches the
 ///   fatal line, else the one matching the latest earlier error line that
 ///   is tied to it: the fatal line contains that line's message (or its
@@ -176,6 +179,7 @@ pub struct Classifier<'s> {
     last_container: Option<Candidate>,
     last_error: Option<Candidate>,
     last_warning: Option<Candidate>,
+    last_bare: Option<Candidate>,
     last_exit: Option<Candidate>,
     /// Whether systemd said the service failed.
     unit_failed: bool,
@@ -205,6 +209,8 @@ enum Slot {
     Container,
     Error,
     Warning,
+    /// Bare words of failure that no entry knows.
+    Bare,
     Exit,
 }
 
@@ -218,6 +224,7 @@ impl<'s> Classifier<'s> {
             last_container: None,
             last_error: None,
             last_warning: None,
+            last_bare: None,
             last_exit: None,
             unit_failed: false,
             cli: false,
@@ -250,7 +257,8 @@ impl<'s> Classifier<'s> {
             // error: … oci runtime error: …`, runc's own output, `ctr:`, an
             // API client relaying the daemon's answer) fail a request, not
             // the daemon.
-            let bare = if self.cli || phase::is_container_start_failure(&line) {
+            let starts_container = phase::is_container_start_failure(&line);
+            let bare = if self.cli || starts_container {
                 Slot::Container
             } else {
                 Slot::Fatal
@@ -267,6 +275,19 @@ impl<'s> Classifier<'s> {
                 // nothing says more.
                 self.unit_failed = true;
                 slot = Some(Slot::Exit);
+            } else if self.continues.is_none() {
+                // Bare words no entry knows: dockerd's own last words
+                // (`failed to start daemon: …`) end the daemon, a failed
+                // request's end a container start, and any other words of
+                // failure are the failure only when nothing says more.
+                slot = if bare == Slot::Container {
+                    (starts_container || phase::says_failure(&line)).then_some(Slot::Container)
+                } else if phase::says_daemon_ended(&line) {
+                    level = Some(Level::Fatal);
+                    Some(Slot::Fatal)
+                } else {
+                    phase::says_failure(&line).then_some(Slot::Bare)
+                };
             }
         } else if level >= Some(Level::Error) {
             let embedded = frame.embedded.map(|e| e.text());
@@ -299,10 +320,11 @@ impl<'s> Classifier<'s> {
         if let Some(slot) = slot {
             let kept_level = match slot {
                 Slot::Exit => Level::Fatal,
-                _ => level.unwrap_or(Level::Warning),
+                Slot::Bare => Level::Error,
+                _ => level.unwrap_or(Level::Error),
             };
             self.keep(slot, &line, kept_level, entry);
-            if !matches!(slot, Slot::Warning | Slot::Exit) {
+            if !matches!(slot, Slot::Warning | Slot::Exit | Slot::Bare) {
                 self.continues = Some(slot);
             }
         } else if !(level.is_none() && frame.shape == Shape::Plain) {
@@ -341,6 +363,7 @@ impl<'s> Classifier<'s> {
             Slot::Container => &mut self.last_container,
             Slot::Error => &mut self.last_error,
             Slot::Warning => &mut self.last_warning,
+            Slot::Bare => &mut self.last_bare,
             Slot::Exit => &mut self.last_exit,
         };
         // Reuse the previous candidate's text buffer: error-heavy logs
@@ -388,6 +411,7 @@ impl<'s> Classifier<'s> {
         self.last_container = None;
         self.last_error = None;
         self.last_warning = None;
+        self.last_bare = None;
         self.last_exit = None;
         self.unit_failed = false;
         self.cli = false;
@@ -416,6 +440,7 @@ impl<'s> Classifier<'s> {
                 .last_error
                 .as_ref()
                 .or(self.last_warning.as_ref())
+                .or(self.last_bare.as_ref())
                 .or(self.last_exit.as_ref())
                 .map(|c| (c, false)),
         };
@@ -490,15 +515,8 @@ impl<'s> Classifier<'s> {
 /// Whether a line says the daemon itself stopped: a logrus `fatal` line,
 /// or dockerd's start-up wrappers.
 fn is_daemon_framed(candidate: &Candidate) -> bool {
-    const DAEMON: [&str; 5] = [
-        "failed to start daemon",
-        "Error starting daemon",
-        "failed to load listeners",
-        "failed to start containerd",
-        "unable to configure the Docker daemon",
-    ];
     let text = &candidate.line.text;
-    DAEMON.iter().any(|w| text.contains(w))
+    phase::says_daemon_ended(text)
         || (candidate.level == Level::Fatal && logline::frame(text).shape != Shape::Plain)
 }
 
@@ -634,6 +652,57 @@ mod tests {
         );
     }
 
+    /// Bare words no entry knows are a failure when they say one: dockerd's
+    /// `failed to start daemon: …` ends the daemon, a relayed daemon answer
+    /// ends a container start, other words of failure stand when nothing
+    /// says more, and the family comes from the words; bare words without
+    /// failure in them are no failure.
+    #[rstest::rstest]
+    #[case::dockerd_last_words(
+        "level=info msg=x\nfailed to start daemon: the frobnicator is odd\n",
+        Some((Phase::Daemon, 2, None))
+    )]
+    #[case::a_relayed_answer(
+        "docker: Error response from daemon: the frobnicator is odd.\n",
+        Some((Phase::Container, 1, Some(Family::Runtime)))
+    )]
+    #[case::bare_words_of_failure(
+        "Starting the frobnicator\nmount: /tmp: permission denied.\nbye\n",
+        Some((Phase::Daemon, 2, Some(Family::Security)))
+    )]
+    #[case::before_the_unit_failed(
+        "dockerd[7]: cannot frobnicate the unix socket\n\
+         systemd[1]: docker.service: Main process exited, code=exited, status=1/FAILURE\n\
+         systemd[1]: Failed to start Docker Application Container Engine.\n",
+        Some((Phase::Daemon, 1, Some(Family::Listener)))
+    )]
+    #[case::a_continuation_is_not_a_new_failure(
+        "failed to start daemon: the frobnicator is odd\nand it failed twice\n",
+        Some((Phase::Daemon, 1, None))
+    )]
+    #[case::no_words_of_failure("Starting the frobnicator\nall is well\n", None)]
+    fn bare_words_no_entry_knows(
+        #[case] log: &str,
+        #[case] want: Option<(Phase, usize, Option<Family>)>,
+    ) {
+        let mut classifier = Classifier::new(SignatureSet::shared());
+        for line in log.lines() {
+            classifier.push(line);
+        }
+        let finding = classifier.finish();
+        assert_eq!(finding.failed, want.is_some(), "{log}");
+        assert!(finding.matched.is_none(), "{log}");
+        if let Some((phase, number, family)) = want {
+            assert_eq!(finding.phase, Some(phase), "{log}");
+            assert_eq!(
+                finding.fatal.as_ref().map(|l| l.number),
+                Some(number),
+                "{log}"
+            );
+            assert_eq!(finding.family, family, "{log}");
+        }
+    }
+
     /// A warning repeated word for word gets the same answer every time,
     /// whether it matched an entry or not, and whatever its timestamp; the
     /// words remembered stay bounded.
@@ -704,6 +773,7 @@ mod tests {
             Container,
             Error,
             Warning,
+            Bare,
             Exit,
         }
         struct Line {
@@ -732,7 +802,21 @@ mod tests {
                     None if phase::says_unit_failed(&text) => {
                         (Some(Kind::Exit), Level::Fatal, None)
                     }
-                    None => (None, Level::Info, None),
+                    None if continues.is_some() => (None, Level::Info, None),
+                    None if bare == Kind::Container => (
+                        (phase::is_container_start_failure(&text) || phase::says_failure(&text))
+                            .then_some(Kind::Container),
+                        Level::Error,
+                        None,
+                    ),
+                    None if phase::says_daemon_ended(&text) => {
+                        (Some(Kind::Fatal), Level::Fatal, None)
+                    }
+                    None => (
+                        phase::says_failure(&text).then_some(Kind::Bare),
+                        Level::Error,
+                        None,
+                    ),
                 }
             } else if frame.level >= Some(Level::Error) {
                 let e = set.match_framed(&text);
@@ -774,6 +858,7 @@ mod tests {
             (None, Some(c)) => Some((c, true)),
             (None, None) => last(Kind::Error)
                 .or_else(|| last(Kind::Warning))
+                .or_else(|| last(Kind::Bare))
                 .or_else(|| last(Kind::Exit))
                 .map(|i| (i, false)),
         };
@@ -876,7 +961,7 @@ mod tests {
         );
     }
 
-    const POOL: [&str; 14] = [
+    const POOL: [&str; 18] = [
         "",
         "   ",
         r#"time="2026-11-28T19:09:29Z" level=info msg="Starting up""#,
@@ -891,6 +976,10 @@ mod tests {
         r#"{"level":"error","msg":"Handler for POST /v1.41/containers/x/start returned error: cgroup namespaces aren't enabled in the kernel: unknown"}"#,
         "Nov 28 19:09:29 host dockerd[1]: failed to load listeners: listen tcp 0.0.0.0:2375: bind: address already in use",
         "cgroups: cgroup mountpoint does not exist: unknown",
+        "mount: /tmp: permission denied.",
+        "docker: Error response from daemon: something brand new.",
+        "$ docker run --rm x",
+        "Nov 28 19:09:29 host systemd[1]: docker.service: Failed with result 'exit-code'.",
     ];
 
     proptest::proptest! {

@@ -67,7 +67,7 @@ pub enum TriageError {
 pub enum TriageFormat {
     /// A summary for people.
     Text,
-    /// One JSON document per log (schema dindcheck/triage/v1).
+    /// One JSON document per log (schema dindcheck/triage/v2).
     Json,
 }
 
