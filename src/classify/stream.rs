@@ -166,7 +166,8 @@ struct Candidate {
 ///   is tied to it: the fatal line contains that line's message (or its
 ///   tail after a `: `), or the fatal line's words name the entry's family,
 ///   or the fatal line is a wrapper entry's and the earlier line names a
-///   kernel cause (nearest wins when several are tied); else [`UNKNOWN`];
+///   kernel cause, else a systemd one (nearest wins when several are
+///   tied); else [`UNKNOWN`];
 /// - the family is the entry's, else the one the fatal line's words name.
 ///
 /// Only error, fatal and plain lines are matched against the catalogue;
@@ -523,7 +524,8 @@ fn is_daemon_framed(candidate: &Candidate) -> bool {
 /// The latest matched line before `candidate` that is tied to it: the
 /// candidate wraps its message, or shares its family (the candidate's
 /// entry's family, else the one its words name), or the candidate is a
-/// wrapper entry's line and the earlier one names a kernel cause, or it is a
+/// wrapper entry's line and the earlier one names a kernel cause (else a
+/// systemd one: systemd's word about a unit it refused), or it is a
 /// failed container start and the line is the runtime's (runtime or
 /// sandbox family: what the start reports). Wrapping wins over a shared
 /// family; a wrapper entry's line never stands in for another.
@@ -549,11 +551,17 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     // A wrapper entry's failure (`error initializing graphdriver: driver not
     // supported`, `Error initializing network controller`) often has a
     // kernel cause that the subsystem logged just before giving up: a
-    // filesystem or module the running kernel lacks.
+    // filesystem or module the running kernel lacks. Likewise a unit's
+    // failure that systemd reports as a wrapper (`Dependency failed for
+    // Docker Application Container Engine`) has its cause in systemd's own
+    // earlier word about the unit (`Bound to unit docker.socket, but unit
+    // isn't active`).
     if candidate.entry.is_some()
-        && let Some(kernel) = table[Family::Kernel as usize].as_deref()
+        && let Some(cause) = WRAPPER_CAUSES
+            .iter()
+            .find_map(|f| table[*f as usize].as_deref())
     {
-        return Some(kernel);
+        return Some(cause);
     }
     if !container {
         return None;
@@ -563,6 +571,10 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
         .filter_map(|f| table[*f as usize].as_deref())
         .max_by_key(|m| m.line.number)
 }
+
+/// The families whose earlier line names a wrapper entry's cause when
+/// nothing wraps it or shares its family, in order of preference.
+const WRAPPER_CAUSES: [Family; 2] = [Family::Kernel, Family::Systemd];
 
 /// Whether `fatal` carries the words of the earlier line `line`: its
 /// message (or its `error=` field), or a tail of either that starts after
@@ -639,6 +651,27 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
         let c = set.classify_log(&format!("{kernel}failed to start daemon: something new\n"));
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
+    }
+
+    /// systemd's dependency failure is a wrapper: an earlier systemd line
+    /// about the unit it was bound to names the cause, and without one the
+    /// wrapper stays the answer.
+    #[test]
+    fn an_earlier_systemd_line_names_a_dependency_failures_cause() {
+        let set = SignatureSet::builtin();
+        let bound = "Sep 03 11:58:49 h systemd[1]: docker.service: Bound to unit docker.socket, but unit isn't active.\n";
+        let dependency = "Sep 03 11:58:49 h systemd[1]: Dependency failed for Docker Application Container Engine.\n";
+        let c = set.classify_log(&format!("{bound}{dependency}"));
+        assert_eq!(c.signature.as_deref(), Some("systemd-bound-unit-inactive"));
+        assert_eq!(c.line_number, Some(1));
+        assert_eq!(c.family, Some(Family::Systemd));
+        let c = set.classify_log(dependency);
+        assert_eq!(c.signature.as_deref(), Some("systemd-docker-socket-failed"));
+        // A specific fatal line keeps its own entry.
+        let c = set.classify_log(&format!(
+            "{bound}failed to start daemon: Devices cgroup isn't mounted\n"
+        ));
+        assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
     }
 
     #[test]
@@ -906,7 +939,9 @@ mod tests {
                 return Some(i);
             }
             if fatal.entry.is_some()
-                && let Some(i) = latest[Family::Kernel as usize]
+                && let Some(i) = [Family::Kernel, Family::Systemd]
+                    .iter()
+                    .find_map(|f| latest[*f as usize])
             {
                 return Some(i);
             }
