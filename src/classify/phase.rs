@@ -18,7 +18,8 @@
 //! containerd task`) and the kubelet `RunPodSandbox from runtime service
 //! failed`. An image pull or load that cannot store a layer (`failed to
 //! register layer`, containerd's `failed to pull and unpack image`, `failed
-//! to extract layer`) is a request the daemon served, too, and so are a log
+//! to extract layer`, Docker 1.x's `Error pulling image (…`) is a request
+//! the daemon served, too, and so are a log
 //! driver that cannot start with its container (`failed to initialize
 //! logging driver`), a volume driver lookup or a volume plugin's error
 //! (`VolumeDriver.Get: …`), a container the daemon's restore could not
@@ -48,7 +49,7 @@ pub enum Phase {
 /// swarm), and the words of the other requests a serving daemon fails
 /// (an image pull or load, a log driver, a volume plugin): none of them
 /// comes from dockerd's own start-up.
-const CONTAINER_START: [&str; 34] = [
+const CONTAINER_START: [&str; 35] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -65,8 +66,11 @@ const CONTAINER_START: [&str; 34] = [
     // Docker 1.11-17.03 (containerd 0.2): `rpc error: code = 2 desc = "oci
     // runtime error: could not synchronise with container process: …"`.
     "oci runtime error: ",
-    // An image pull, load or build step that could not store a layer.
+    // An image pull, load or build step that could not store a layer, and
+    // Docker 1.x's report of a failed pull (`Error pulling image (tag) from
+    // repo, …`, from its pull code and the CLI).
     "failed to register layer: ",
+    "Error pulling image (",
     "failed to pull and unpack image",
     "failed to extract layer ",
     // containerd's CRI plugin creating a pod's container or sandbox
@@ -355,6 +359,10 @@ mod tests {
     #[case::daemon("failed to start daemon: Devices cgroup isn't mounted", false)]
     #[case::register_layer(
         "failed to register layer: ApplyLayer exit status 1 stdout:  stderr: open /root/.bash_logout: permission denied",
+        true
+    )]
+    #[case::pull_1x(
+        "Error pulling image (ci-134) from IMAGE, link /var/lib/docker/overlay/c1ff/root/etc/x /var/lib/docker/overlay/37d7/tmproot2201/etc/x: too many links",
         true
     )]
     #[case::cri_pull(
