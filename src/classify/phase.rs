@@ -49,7 +49,7 @@ pub enum Phase {
 /// swarm), and the words of the other requests a serving daemon fails
 /// (an image pull or load, a log driver, a volume plugin): none of them
 /// comes from dockerd's own start-up.
-const CONTAINER_START: [&str; 35] = [
+const CONTAINER_START: [&str; 43] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -117,6 +117,21 @@ const CONTAINER_START: [&str; 35] = [
     // on (swarmkit agent/task.go: `msg="fatal task error"`): the daemon
     // served it, whatever the error names.
     "msg=\"fatal task error\"",
+    // runc's own CLI ending a create or run (`runc run failed: …`, 1.1+;
+    // `Container start failed: …` before 1.0): a runtime never prints them
+    // for dockerd's start-up.
+    "runc run failed: ",
+    "runc create failed: ",
+    "Container start failed: ",
+    // containerd's CRI plugin building or starting a pod's sandbox or
+    // container (pkg/cri/server sandbox_run.go, container_create*.go,
+    // container_start.go): only a RunPodSandbox, CreateContainer or
+    // StartContainer request reaches them.
+    "failed to setup network for sandbox",
+    "failed to create network namespace for sandbox",
+    "failed to generate seccomp spec opts",
+    "failed to generate apparmor spec opts",
+    "failed to create and open log file",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
@@ -456,6 +471,26 @@ mod tests {
     #[case::swarm_task(
         r#"level=error msg="fatal task error" error="failed to copy xattrs: x" module=node/agent/taskmanager"#,
         true
+    )]
+    #[case::runc_cli_run(
+        "ERRO[0000] runc run failed: unable to start container process: error during container init: x",
+        true
+    )]
+    #[case::runc_cli_before_1_0(
+        "FATA[0000] Container start failed: [7] Invalid configuration: unable to set hostname without a private UTS namespace",
+        true
+    )]
+    #[case::cri_sandbox_network(
+        r#"level=error msg="RunPodSandbox for &PodSandboxMetadata{Name:web,} failed, error" error="failed to setup network for sandbox \"7fa2\": plugin type=\"flannel\" failed (add): x""#,
+        true
+    )]
+    #[case::cri_seccomp_spec(
+        r#"level=error msg="RunPodSandbox for &PodSandboxMetadata{Name:web,} failed, error" error="failed to generate seccomp spec opts: seccomp is not supported""#,
+        true
+    )]
+    #[case::containerd_daemon_fatal_is_not_a_start(
+        r#"level=fatal msg="Failed to run CRI service" error="failed to recover state: failed to reserve container name \"x\": name \"x\" is reserved for \"y\"""#,
+        false
     )]
     #[case::task_words_alone_are_not_a_task("error: fatal task error in config", false)]
     #[case::containerd_is_not_a_container(
