@@ -1,6 +1,8 @@
 //! Where in dockerd's life a line belongs: the lines that say the daemon
-//! became ready, and the lines that say a container failed to start (or an
-//! API request failed) while it served.
+//! became ready, the lines that say a container failed to start (or an
+//! API request failed) while it served, dockerd's bare words that the
+//! daemon stopped, and the words of failure that make a bare line no entry
+//! knows a failure at all.
 //!
 //! dockerd says it is ready as `API listen on …` (every version), after
 //! `Daemon has completed initialization`; systemd says `Started Docker
@@ -232,7 +234,7 @@ pub fn is_cli_command(line: &str) -> bool {
 /// say something failed, matched ASCII case-insensitively where a word
 /// starts. A line with none of them is not a failure, whatever else it
 /// says; a line with one is one only where nothing better is in the log.
-const FAILURE_WORDS: [&str; 37] = [
+const FAILURE_WORDS: [&str; 36] = [
     "error",
     "failed",
     "failure",
@@ -246,7 +248,6 @@ const FAILURE_WORDS: [&str; 37] = [
     "permission denied",
     "access denied",
     "not permitted",
-    "no such file",
     "not found",
     "invalid",
     "refused",
@@ -286,7 +287,7 @@ static FAILURE_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// daemon itself stopped, printed bare on stderr: `failed to start daemon:
 /// …` (20.10+, cmd/dockerd/docker.go), `Error starting daemon: …` (before
 /// 20.10), and the start-up wrappers around a cause.
-pub const DAEMON_ENDED: [&str; 5] = [
+const DAEMON_ENDED: [&str; 5] = [
     "failed to start daemon",
     "Error starting daemon",
     "failed to load listeners",
