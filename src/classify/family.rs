@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
+use super::logline;
+
 /// A failure family. The set is fixed: catalogue entries, corpus labels and
 /// verdicts all use these names (README.md lists what belongs to each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,7 +111,7 @@ impl Family {
     pub fn of_words(text: &str) -> Option<Family> {
         let advice = ADVICE
             .find_iter(text)
-            .find(|m| m.start() == 0 || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric());
+            .find(|m| logline::starts_word(text, m.start()));
         if let Some(advice) = advice
             && let Some(family) = Family::of_keywords(&text[..advice.start()])
         {
@@ -128,8 +130,7 @@ impl Family {
                 continue;
             }
             // Whole words only at the start: `port` is not in `supported`.
-            let at_word_start = m.start() == 0
-                || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric()
+            let at_word_start = logline::starts_word(text, m.start())
                 || !keyword.as_bytes()[0].is_ascii_alphanumeric();
             if !at_word_start {
                 continue;

@@ -756,6 +756,13 @@ fn frame_shape_only(line: &str) -> (&str, Shape) {
     (payload, frame.shape)
 }
 
+/// Whether a word starts at byte `at` of `text`: at its start, or after a
+/// byte that is not an ASCII letter or digit (`port` does not start a word
+/// in `supported`).
+pub fn starts_word(text: &str, at: usize) -> bool {
+    at == 0 || !text.as_bytes()[at - 1].is_ascii_alphanumeric()
+}
+
 /// `line` without a leading logrus timestamp field (`time="…" `): what a
 /// line says, the same each time a daemon repeats it. Other lines are
 /// returned whole.

@@ -305,10 +305,9 @@ pub fn says_daemon_ended(line: &str) -> bool {
 /// error, `permission denied`, `not found`, `exit status 1`, …): what makes
 /// a bare line no catalogue entry knows a failure at all.
 pub fn says_failure(line: &str) -> bool {
-    let bytes = line.as_bytes();
     FAILURE_SEARCH
         .find_overlapping_iter(line)
-        .any(|m| m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric())
+        .any(|m| super::logline::starts_word(line, m.start()))
 }
 
 /// Whether `line` is systemd saying the service failed: `Main process
