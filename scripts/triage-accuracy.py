@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scores `dindcheck triage` against the labelled real-log corpus (fixtures/corpus/).
 
-Usage: scripts/triage-accuracy.py [--split heldout|train] [--bin PATH] [--misses]
+Usage: scripts/triage-accuracy.py [--split heldout|train] [--bin PATH] [--misses] [--start FILE] [--count N]
 
 For each excerpt of the split it runs triage (all files in one call, JSON lines) and compares:
   - outcome: the label's daemon-failed / container-failed / ready against triage's verdict and phase;
@@ -12,6 +12,8 @@ For each excerpt of the split it runs triage (all files in one call, JSON lines)
     matches counts as a miss (the catalogue does not cover it).
 Prints per-family accuracy, the totals, and with --misses every miss. The labels were written from each
 thread's resolution, never from triage's output; the split is sha256(source) mod 100 < 37 -> heldout.
+--start FILE scores only the labels from the one for FILE on, and --count N at most N of them (labels are
+appended by round, so this scores one round's logs alone, or the logs a build was first scored on).
 """
 import argparse
 import collections
@@ -69,8 +71,17 @@ def main():
     ap.add_argument("--split", default="heldout", choices=["heldout", "train"])
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "dindcheck"))
     ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--start", metavar="FILE", help="score from the label of this log file on")
+    ap.add_argument("--count", type=int, help="score at most this many labels")
     args = ap.parse_args()
     labels = yaml.safe_load((ROOT / "fixtures" / "corpus" / f"{args.split}.yaml").read_text())
+    if args.start:
+        names = [e["file"] for e in labels]
+        if args.start not in names:
+            sys.exit(f"--start {args.start}: no such label in {args.split}.yaml")
+        labels = labels[names.index(args.start):]
+    if args.count is not None:
+        labels = labels[:args.count]
     files = [str(ROOT / "fixtures" / "corpus" / args.split / e["file"]) for e in labels]
     run = subprocess.run([args.bin, "triage", "--format", "json", *files],
                          capture_output=True, text=True, check=False)
