@@ -109,6 +109,12 @@ impl Family {
     /// failed: its words count only when the words before it name no
     /// family.
     pub fn of_words(text: &str) -> Option<Family> {
+        // What follows a list's heading is values (directive names,
+        // addresses, a log driver's own error), not the cause.
+        let text = match VALUES.find(text) {
+            Some(heading) => &text[..heading.end()],
+            None => text,
+        };
         let advice = ADVICE
             .find_iter(text)
             .find(|m| logline::starts_word(text, m.start()));
@@ -124,9 +130,14 @@ impl Family {
     /// generic one.
     fn of_keywords(text: &str) -> Option<Family> {
         let mut best: [Option<(usize, usize, Family)>; 2] = [None, None];
+        // Where the first specific keyword of each family starts.
+        let mut first_of = [None::<usize>; Family::ALL.len()];
         for m in KEYWORDS.find_overlapping_iter(text) {
             let (keyword, tier, family) = KEYWORD_TABLE[m.pattern()];
             if !keyword.starts_with('/') && inside_path(text, m.start()) {
+                continue;
+            }
+            if family != Family::Kernel && names_a_module(text, m.start()) {
                 continue;
             }
             // Whole words only at the start: `port` is not in `supported`.
@@ -143,8 +154,26 @@ impl Family {
             if better {
                 *slot = Some((m.start(), m.len(), family));
             }
+            if tier == Tier::Specific {
+                first_of[family as usize].get_or_insert(m.start());
+            }
         }
-        best[0].or(best[1]).map(|(_, _, family)| family)
+        let family = best[0].or(best[1]).map(|(_, _, family)| family)?;
+        Some(match family {
+            // A cgroup error of the systemd cgroup driver (`systemd cgroup
+            // flag passed, but …`, `unable to find "systemd" in controller
+            // set`) is the driver's.
+            Family::Cgroup if first_of[Family::Systemd as usize].is_some() => Family::Systemd,
+            // A certificate a registry presented fails a pull, not the API.
+            Family::Tls
+                if first_of[Family::Image as usize]
+                    .zip(first_of[Family::Tls as usize])
+                    .is_some_and(|(image, tls)| image < tls) =>
+            {
+                Family::Image
+            }
+            family => family,
+        })
     }
 }
 
@@ -196,6 +225,11 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("logging driver", S, F::Config),
     ("api version", S, F::Config),
     ("log opt", S, F::Config),
+    // Log drivers prefix their errors with their name (daemon/logger/*).
+    ("gelf", S, F::Config),
+    ("fluentd", S, F::Config),
+    ("splunk", S, F::Config),
+    ("awslogs", S, F::Config),
     ("invalid mirror", S, F::Config),
     ("exec-opt", S, F::Config),
     ("needs to be started with root", S, F::Config),
@@ -349,6 +383,8 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("transient unit", S, F::Systemd),
     ("execstart", S, F::Systemd),
     ("unit file", S, F::Systemd),
+    (".service", S, F::Systemd),
+    ("start request repeated too quickly", S, F::Systemd),
     ("scope", G, F::Systemd),
     ("unit", G, F::Systemd),
     // userns
@@ -391,7 +427,9 @@ const KEYWORD_TABLE: &[(&str, Tier, Family)] = &[
     ("container init", S, F::Runtime),
     ("container process", S, F::Runtime),
     ("exec format error", S, F::Runtime),
-    ("executable file not found", S, F::Runtime),
+    // What is not found names the family (`"containerd": executable file
+    // not found`), the words only when nothing does.
+    ("executable file not found", G, F::Runtime),
     ("runtime name", S, F::Runtime),
     ("nvidia-container", S, F::Runtime),
     ("did not terminate", S, F::Runtime),
@@ -524,6 +562,50 @@ static ADVICE: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("the advice words build")
 });
 
+/// Headings after which a message lists values: moby's configuration
+/// conflicts (`the following directives are specified both as a flag and in
+/// the configuration file: hosts: (from flag: [fd://], from file:
+/// [unix:///var/run/docker.sock])`) and unknown keys, and a log driver's
+/// own error (`failed to initialize logging driver: gelf: …: dial udp: …`),
+/// which a daemon.json or `--log-opt` setting causes. Matched ASCII
+/// case-insensitively.
+const VALUE_HEADINGS: [&str; 8] = [
+    "specified both as a flag and in the configuration file",
+    "don't match any configuration option",
+    "failed to initialize logging driver",
+    "failed to create logging driver",
+    "gelf:",
+    "fluentd:",
+    "splunk:",
+    "awslogs:",
+];
+
+static VALUES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(VALUE_HEADINGS)
+        .expect("the value headings build")
+});
+
+/// Whether the word at `at` is a kernel module's name: it follows
+/// `modprobe ` or `module ` in the same clause (`modprobe: FATAL: Module
+/// bridge not found`, `Running modprobe bridge nf_nat failed`), so it names
+/// what the kernel lacks, not the subsystem that failed.
+fn names_a_module(text: &str, at: usize) -> bool {
+    let before = &text.as_bytes()[..at];
+    let clause_start = before
+        .iter()
+        .rposition(|b| matches!(b, b':' | b';' | b'"' | b'('))
+        .map_or(0, |i| i + 1);
+    let clause = &before[clause_start..];
+    ["modprobe ", "module "].iter().any(|word| {
+        clause
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
 /// Whether the byte at `at` lies inside a path token (a run of non-space
 /// characters that starts with `/` before `at`).
 fn inside_path(text: &str, at: usize) -> bool {
@@ -636,6 +718,46 @@ mod tests {
         Some(Family::Network)
     )]
     #[case::a_denied_mount("mount: /tmp: permission denied.", Some(Family::Security))]
+    #[case::values_of_a_conflict(
+        "the following directives are specified both as a flag and in the configuration file: hosts: (from flag: [fd://], from file: [unix:///var/run/docker.sock])",
+        Some(Family::Config)
+    )]
+    #[case::a_log_drivers_endpoint(
+        "Failed to initialize logging driver: gelf: cannot connect to GELF endpoint: graylog:12201 dial udp: lookup graylog: no such host",
+        Some(Family::Config)
+    )]
+    #[case::a_missing_module_is_the_kernels(
+        "modprobe: FATAL: Module bridge not found.",
+        Some(Family::Kernel)
+    )]
+    #[case::modprobes_arguments(
+        "Running modprobe bridge nf_nat failed with message: ``",
+        Some(Family::Kernel)
+    )]
+    #[case::the_missing_program_names_it(
+        "exec: \"containerd\": executable file not found in $PATH",
+        Some(Family::Containerd)
+    )]
+    #[case::a_missing_entrypoint(
+        "exec: \"/app/run\": executable file not found in $PATH",
+        Some(Family::Runtime)
+    )]
+    #[case::the_systemd_cgroup_driver(
+        "OCI runtime create failed: systemd cgroup flag passed, but systemd support for managing cgroups is not available",
+        Some(Family::Systemd)
+    )]
+    #[case::a_registry_certificate(
+        "error pulling image configuration: Get https://example.test/v2/x/blobs/sha256:0: x509: certificate signed by unknown authority",
+        Some(Family::Image)
+    )]
+    #[case::the_apis_certificate(
+        "could not load X509 key pair: open /etc/docker/server.pem: no such file or directory",
+        Some(Family::Tls)
+    )]
+    #[case::systemds_unit(
+        "docker.service: Start request repeated too quickly.",
+        Some(Family::Systemd)
+    )]
     fn family_of_words(#[case] text: &str, #[case] want: Option<Family>) {
         assert_eq!(Family::of_words(text), want, "{text}");
     }
