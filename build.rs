@@ -212,6 +212,8 @@ struct WrittenEntry {
     versions: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     wrapper: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::family::Family;
+use super::phase::Phase;
 use crate::scenario::{LoadError, Position, parse_yaml};
 
 /// The id given to a failure no catalogue entry explains.
@@ -57,6 +58,15 @@ pub struct SignatureEntry {
     /// names the cause instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub wrapper: bool,
+    /// When the message can be printed, where its source says so:
+    /// `container` for a message only a container start or another request
+    /// to a serving daemon reaches (the runtime's, a network's at connect,
+    /// a pull's), `daemon` for one only dockerd's start-up reaches. A line
+    /// it matches then ended that phase, unless dockerd's own start-up
+    /// wrapper frames it (`failed to start daemon: …`). Unset: the family
+    /// decides (runtime, sandbox and image failures end a container start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -461,12 +461,21 @@ impl<'s> Classifier<'s> {
                 None if container => words.or(Some(Family::Runtime)),
                 None => words,
             };
-            let phase = if container
-                || (matches!(
+            // Where the entry's source says its message is printed, that
+            // phase; else a runtime's, a sandbox's or an image's failure
+            // ends a container start. dockerd's own start-up wrapper (or a
+            // failed-container line) says which, whatever the entry.
+            let entry_phase = matched
+                .as_ref()
+                .and_then(|(entry, _)| self.set.entries()[*entry].phase);
+            let container_words = match entry_phase {
+                Some(phase) => phase == Phase::Container,
+                None => matches!(
                     family,
                     Some(Family::Runtime | Family::Image | Family::Sandbox)
-                ) && !is_daemon_framed(candidate))
-            {
+                ),
+            };
+            let phase = if container || (container_words && !is_daemon_framed(candidate)) {
                 Phase::Container
             } else {
                 Phase::Daemon
