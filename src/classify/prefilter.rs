@@ -40,10 +40,10 @@ const BUILTIN_PLAN: &str = include_str!(concat!(env!("OUT_DIR"), "/prefilter-pla
 /// each needle stands for.
 #[derive(Debug, Clone)]
 pub(super) struct Prefilter {
-    /// One automaton over every anchor that reports each place any of
-    /// them occurs, overlapping ones too; `None` when it could not be
-    /// built (every entry is then unfiltered).
-    search: Option<AhoCorasick>,
+    /// A search over every anchor that reports each place any of them
+    /// occurs, overlapping ones too; `None` when it could not be built
+    /// (every entry is then unfiltered).
+    search: Option<AnchorSearch>,
     /// The needles, anchors and entries the search's reports stand for.
     plan: Plan,
 }
@@ -66,11 +66,16 @@ impl Prefilter {
     }
 
     fn from_plan(mut plan: Plan) -> Prefilter {
-        let search = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&plan.anchors);
-        let search = search.ok().or_else(|| {
+        let search = match GramSearch::new(&plan.anchors) {
+            Some(grams) => Some(AnchorSearch::Grams(grams)),
+            None => AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .match_kind(MatchKind::Standard)
+                .build(&plan.anchors)
+                .ok()
+                .map(AnchorSearch::Automaton),
+        };
+        let search = search.or_else(|| {
             // No automaton for these anchors (too large for the
             // library's limits): every entry runs its pattern.
             plan.unfiltered.extend(plan.owners.iter().copied());
@@ -117,17 +122,11 @@ impl Prefilter {
             push(entry);
         }
         let bytes = text.as_bytes();
-        for found in self
-            .search
-            .iter()
-            .flat_map(|s| s.find_overlapping_iter(text))
-        {
-            let anchor = found.pattern().as_usize();
+        let mut found = |anchor: usize, start: usize| {
             let anchored = self.plan.at[anchor] as usize..self.plan.at[anchor + 1] as usize;
             for &Anchored { needle, offset } in &self.plan.anchored[anchored] {
                 let (needle, offset) = (needle as usize, offset as usize);
-                let is_there = found
-                    .start()
+                let is_there = start
                     .checked_sub(offset)
                     .is_some_and(|begin| bytes[begin..].starts_with(&self.plan.needles[needle]));
                 if is_there {
@@ -138,6 +137,15 @@ impl Prefilter {
                     }
                 }
             }
+        };
+        match &self.search {
+            Some(AnchorSearch::Grams(grams)) => grams.each(bytes, &mut found),
+            Some(AnchorSearch::Automaton(automaton)) => {
+                for m in automaton.find_overlapping_iter(text) {
+                    found(m.pattern().as_usize(), m.start());
+                }
+            }
+            None => {}
         }
         let candidates: &mut [u32] = if spilled.is_empty() {
             &mut inline[..len]
@@ -160,6 +168,104 @@ impl Prefilter {
     }
 }
 
+/// How the anchors are looked for.
+#[derive(Debug, Clone)]
+enum AnchorSearch {
+    /// Every anchor is four bytes long: a hashed look-up at each position.
+    Grams(GramSearch),
+    /// Anchors of other lengths (a user's catalogue with three-byte
+    /// needles): an Aho-Corasick automaton.
+    Automaton(AhoCorasick),
+}
+
+/// Bits in [`GramSearch`]'s filter (a power of two).
+const GRAM_FILTER_BITS: usize = 1 << 16;
+
+/// A search for four-byte anchors: at each position of a line the four
+/// bytes there, read as one integer, are hashed into a bit set that holds
+/// the anchors' hashes, and only where the bit is set looked up in a small
+/// table of the anchors. Unlike an automaton's walk, where each step waits
+/// for the last, the positions are independent, so the processor overlaps
+/// them; and a few hundred anchors set under one bit in a hundred, so
+/// nearly every position ends at its bit.
+#[derive(Debug, Clone)]
+struct GramSearch {
+    /// Bit `gram_hash(g)` is set for every anchor `g`.
+    filter: Box<[u64]>,
+    /// An open-addressed table of the anchors: `(gram, index)`, slot
+    /// `slot_hash(gram)` or the next free one after it; empty slots hold
+    /// index `u32::MAX`.
+    slots: Box<[(u32, u32)]>,
+}
+
+impl GramSearch {
+    /// The search for `anchors`, when each is four bytes long.
+    fn new(anchors: &[Vec<u8>]) -> Option<GramSearch> {
+        if anchors.is_empty() || anchors.iter().any(|a| a.len() != 4) {
+            return None;
+        }
+        let mut filter = vec![0u64; GRAM_FILTER_BITS / 64].into_boxed_slice();
+        let size = (anchors.len() * 4).next_power_of_two();
+        let mut slots = vec![(0u32, u32::MAX); size].into_boxed_slice();
+        for (index, anchor) in anchors.iter().enumerate() {
+            let gram = u32::from_le_bytes([anchor[0], anchor[1], anchor[2], anchor[3]]);
+            let bit = gram_hash(gram);
+            filter[bit / 64] |= 1 << (bit % 64);
+            let mut slot = slot_hash(gram, size);
+            while slots[slot].1 != u32::MAX {
+                slot = (slot + 1) & (size - 1);
+            }
+            slots[slot] = (gram, u32::try_from(index).ok()?);
+        }
+        Some(GramSearch { filter, slots })
+    }
+
+    /// Calls `found(anchor, start)` for every place an anchor occurs in
+    /// `bytes`.
+    fn each(&self, bytes: &[u8], found: &mut impl FnMut(usize, usize)) {
+        let size = self.slots.len();
+        for start in 0..bytes.len().saturating_sub(3) {
+            let gram = read_gram(bytes, start);
+            let bit = gram_hash(gram);
+            if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
+            let mut slot = slot_hash(gram, size);
+            loop {
+                let (g, anchor) = self.slots[slot];
+                if anchor == u32::MAX {
+                    break;
+                }
+                if g == gram {
+                    found(anchor as usize, start);
+                    break;
+                }
+                slot = (slot + 1) & (size - 1);
+            }
+        }
+    }
+}
+
+/// The four bytes at `start` as one integer (one unaligned load).
+#[inline]
+fn read_gram(bytes: &[u8], start: usize) -> u32 {
+    let window: [u8; 4] = bytes[start..start + 4]
+        .try_into()
+        .expect("four bytes are four bytes");
+    u32::from_le_bytes(window)
+}
+
+/// A multiplicative hash of a four-byte gram into the filter's bits.
+fn gram_hash(gram: u32) -> usize {
+    (gram.wrapping_mul(0x9E37_79B1) >> (32 - GRAM_FILTER_BITS.trailing_zeros())) as usize
+}
+
+/// Another multiplicative hash of a gram into a table of `size` slots (a
+/// power of two).
+fn slot_hash(gram: u32, size: usize) -> usize {
+    (gram.wrapping_mul(0x85EB_CA77) >> (32 - size.trailing_zeros())) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +278,52 @@ mod tests {
             false
         });
         seen
+    }
+
+    /// Every (anchor, start) the gram search reports, sorted.
+    fn gram_places(grams: &GramSearch, text: &str) -> Vec<(usize, usize)> {
+        let mut places = Vec::new();
+        grams.each(text.as_bytes(), &mut |anchor, start| {
+            places.push((anchor, start))
+        });
+        places.sort_unstable();
+        places
+    }
+
+    #[test]
+    fn the_gram_search_finds_what_an_automaton_finds() {
+        let plan: Plan = serde_json::from_str(BUILTIN_PLAN).unwrap();
+        let grams = GramSearch::new(&plan.anchors).expect("the built-in anchors are four bytes");
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&plan.anchors)
+            .unwrap();
+        let mut lines = 0;
+        for dir in std::fs::read_dir("fixtures/logs").unwrap() {
+            let Ok(logs) = std::fs::read_dir(dir.unwrap().path().join("match")) else {
+                continue;
+            };
+            for log in logs {
+                let text = std::fs::read(log.unwrap().path()).unwrap();
+                for line in String::from_utf8_lossy(&text).lines() {
+                    let mut want: Vec<(usize, usize)> = automaton
+                        .find_overlapping_iter(line)
+                        .map(|m| (m.pattern().as_usize(), m.start()))
+                        .collect();
+                    want.sort_unstable();
+                    assert_eq!(gram_places(&grams, line), want, "{line}");
+                    lines += 1;
+                }
+            }
+        }
+        assert!(lines > 1000, "{lines} lines");
+        // Anchors at both ends, overlapping, and text shorter than one.
+        let first = String::from_utf8(plan.anchors[0].clone()).unwrap();
+        let last = String::from_utf8(plan.anchors.last().unwrap().clone()).unwrap();
+        let text = format!("{first}{first}{last}");
+        assert_eq!(gram_places(&grams, &text).len(), 3);
+        assert!(gram_places(&grams, "abc").is_empty());
+        assert!(GramSearch::new(&[b"abc".to_vec()]).is_none());
     }
 
     #[test]
