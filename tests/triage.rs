@@ -142,7 +142,7 @@ fn stdin_is_read_when_no_file_or_dash_is_given() {
             .success()
             .stdout(predicate::str::starts_with("stdin: 80 lines\n"))
             .stdout(predicate::str::contains(
-                "\ndockerd did not start: iptables-nft cannot talk to nf_tables [iptables-nft-unsupported · firewall] → ",
+                "\ndockerd did not start: iptables-nft cannot talk to nf_tables [iptables-nft-unsupported · kernel] → ",
             ));
     }
 }

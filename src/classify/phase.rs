@@ -51,7 +51,7 @@ pub enum Phase {
 /// swarm), and the words of the other requests a serving daemon fails
 /// (an image pull or load, a log driver, a volume plugin): none of them
 /// comes from dockerd's own start-up.
-const CONTAINER_START: [&str; 43] = [
+const CONTAINER_START: [&str; 45] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -134,6 +134,15 @@ const CONTAINER_START: [&str; 43] = [
     "failed to generate seccomp spec opts",
     "failed to generate apparmor spec opts",
     "failed to create and open log file",
+    // runc (1.0-rc) moving the container's init into its cgroups
+    // (libcontainer/process_linux.go initProcess.start: `applying cgroup
+    // configuration for process`): only a container start gets there,
+    // whether or not a wrapper line survived above it.
+    "applying cgroup configuration for process",
+    // A swarm task's container start (moby daemon/cluster/executor/container
+    // controller.go Start: `starting container failed: …`): the daemon was
+    // serving the task.
+    "starting container failed: ",
 ];
 
 static CONTAINER_START_SEARCH: LazyLock<packed::Searcher> = LazyLock::new(|| {
