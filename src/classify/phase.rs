@@ -51,7 +51,7 @@ pub enum Phase {
 /// swarm), and the words of the other requests a serving daemon fails
 /// (an image pull or load, a log driver, a volume plugin): none of them
 /// comes from dockerd's own start-up.
-const CONTAINER_START: [&str; 45] = [
+const CONTAINER_START: [&str; 46] = [
     "failed to create shim task",
     "failed to create task for container",
     "OCI runtime create failed",
@@ -61,6 +61,9 @@ const CONTAINER_START: [&str; 45] = [
     "unable to start container process",
     "starting container process caused",
     "Error response from daemon:",
+    // go-dockerclient (Nomad's and other Go tools' Docker client) relaying
+    // the daemon's HTTP answer: `API error (500): {"message":"…"}`.
+    "API error (",
     // docker-compose: `ERROR: for web  Cannot start service web: …`, and
     // (v1) the create before it: `Cannot create container for service web: …`.
     "Cannot start service ",
@@ -211,7 +214,10 @@ fn api_request(line: &str) -> Option<(&str, &str)> {
 /// does not end a failure itself.
 pub fn is_cli_summary(line: &str) -> bool {
     let payload = super::logline::frame(line).payload.trim_start();
+    // Docker 1.x's client closed `docker start` with `Error: failed to
+    // start one or more containers` instead of naming them.
     payload.starts_with("Error: failed to start containers: ")
+        || payload.starts_with("Error: failed to start one or more containers")
 }
 
 /// Whether `line` is a shell prompt running the docker CLI (`$ docker run
@@ -226,17 +232,40 @@ pub fn is_cli_command(line: &str) -> bool {
     if rest.starts_with("Creating network \"") && rest.contains("\" with ") {
         return true;
     }
+    let rest = command_words(rest);
+    if let Some(args) = rest.strip_prefix("docker ") {
+        return !starts_daemon(args);
+    }
+    rest.starts_with("docker-compose ")
+}
+
+/// Whether `line` is a shell prompt that starts the daemon through the
+/// docker binary (`$ docker daemon …`, `# docker -d`, Docker before 1.12):
+/// what fails after it is the daemon's own start-up, whatever requests the
+/// transcript ran before.
+pub fn is_daemon_command(line: &str) -> bool {
+    let rest = line.trim_start();
+    let prompted = rest.starts_with('$') || rest.starts_with('#');
+    prompted
+        && command_words(rest)
+            .strip_prefix("docker ")
+            .is_some_and(starts_daemon)
+}
+
+/// A command line without its prompt (`$`, `#`) and `sudo`.
+fn command_words(rest: &str) -> &str {
     let rest = rest
         .strip_prefix('$')
         .or_else(|| rest.strip_prefix('#'))
         .unwrap_or(rest)
         .trim_start();
-    let rest = rest.strip_prefix("sudo ").unwrap_or(rest).trim_start();
-    if let Some(args) = rest.strip_prefix("docker ") {
-        let args = args.trim_start();
-        return !(args.starts_with("daemon") || args.starts_with("-d ") || args == "-d");
-    }
-    rest.starts_with("docker-compose ")
+    rest.strip_prefix("sudo ").unwrap_or(rest).trim_start()
+}
+
+/// Whether the docker binary's arguments start the daemon (`daemon`, `-d`).
+fn starts_daemon(args: &str) -> bool {
+    let args = args.trim_start();
+    args.starts_with("daemon") || args.starts_with("-d ") || args == "-d"
 }
 
 /// Words in which programs (Go errors, shell tools, the kernel, wrappers)
@@ -502,6 +531,10 @@ mod tests {
         false
     )]
     #[case::task_words_alone_are_not_a_task("error: fatal task error in config", false)]
+    #[case::go_dockerclient(
+        r#"API error (500): {"message":"Privileged mode is incompatible with user namespaces"}."#,
+        true
+    )]
     #[case::containerd_is_not_a_container(
         "failed to start containerd: timeout waiting for containerd to start",
         false
@@ -564,6 +597,7 @@ mod tests {
     #[case::start_summary("Error: failed to start containers: web", true)]
     #[case::start_summary_list("Error: failed to start containers: [web]", true)]
     #[case::daemon_answer("Error response from daemon: no space left on device", false)]
+    #[case::docker_1_start_summary("Error: failed to start one or more containers", true)]
     #[case::other_cli_error("Error: No such container: web", false)]
     fn cli_summaries(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_cli_summary(line), want, "{line}");
@@ -581,6 +615,16 @@ mod tests {
     #[case::text("the docker daemon failed", false)]
     fn cli_commands(#[case] line: &str, #[case] want: bool) {
         assert_eq!(is_cli_command(line), want, "{line}");
+    }
+
+    #[rstest]
+    #[case::old_daemon("$ sudo docker daemon -H fd://", true)]
+    #[case::old_daemon_flag("$ docker -d", true)]
+    #[case::request("$ docker --version", false)]
+    #[case::bare_words("docker -d", false)]
+    #[case::text("the docker daemon failed", false)]
+    fn daemon_commands(#[case] line: &str, #[case] want: bool) {
+        assert_eq!(is_daemon_command(line), want, "{line}");
     }
 
     #[test]

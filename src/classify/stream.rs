@@ -266,7 +266,11 @@ impl<'s> Classifier<'s> {
             };
             // A CLI transcript: what fails from here on is a request to a
             // daemon that answered.
-            self.cli |= phase::is_cli_command(&line);
+            if phase::is_daemon_command(&line) {
+                self.cli = false;
+            } else {
+                self.cli |= phase::is_cli_command(&line);
+            }
             entry = self.set.match_index(&line, None);
             if entry.is_some() {
                 level = Some(Level::Fatal);
@@ -575,7 +579,12 @@ fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Op
     if !container {
         return None;
     }
-    [Family::Runtime, Family::Sandbox]
+    // A container start that failed in runc's wrappers (`running exec setns
+    // process for init caused "exit status 34"`, Docker 1.x's `Container
+    // command could not be invoked`) takes its cause from the runtime's own
+    // earlier line; runc's nsenter and rootfs set-up under userns-remap
+    // print theirs the same way.
+    [Family::Runtime, Family::Sandbox, Family::Userns]
         .iter()
         .filter_map(|f| table[*f as usize].as_deref())
         .max_by_key(|m| m.line.number)
@@ -660,6 +669,20 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
         let c = set.classify_log(&format!("{kernel}failed to start daemon: something new\n"));
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
+    }
+
+    /// A container start that runc's wrapper ends (`running exec setns
+    /// process for init caused "exit status 34"`) takes its cause from
+    /// runc's nsenter line before it, a userns failure like the runtime's.
+    #[test]
+    fn an_earlier_userns_line_names_a_container_wrappers_cause() {
+        let set = SignatureSet::builtin();
+        let log = "nsenter: failed to unshare namespaces: Invalid argument\n\
+                   docker: Error response from daemon: oci runtime error: container_linux.go:262: starting container process caused \"process_linux.go:247: running exec setns process for init caused \\\"exit status 34\\\"\".\n";
+        let c = set.classify_log(log);
+        assert_eq!(c.signature.as_deref(), Some("userns-kernel-refused"));
+        assert_eq!(c.line_number, Some(1));
+        assert_eq!(c.family, Some(Family::Userns));
     }
 
     /// systemd's dependency failure is a wrapper: an earlier systemd line
@@ -838,7 +861,11 @@ mod tests {
                 } else {
                     Kind::Fatal
                 };
-                cli |= phase::is_cli_command(&text);
+                if phase::is_daemon_command(&text) {
+                    cli = false;
+                } else {
+                    cli |= phase::is_cli_command(&text);
+                }
                 match set.match_index(&text, None) {
                     Some(e) => (Some(continues.unwrap_or(bare)), Level::Fatal, Some(e)),
                     None if phase::says_unit_failed(&text) => {
@@ -957,7 +984,7 @@ mod tests {
             if !container {
                 return None;
             }
-            [Family::Runtime, Family::Sandbox]
+            [Family::Runtime, Family::Sandbox, Family::Userns]
                 .iter()
                 .filter_map(|f| latest[*f as usize])
                 .max()
