@@ -4,18 +4,22 @@
 //! (its candidates). A line runs only its candidates' patterns, and a line
 //! that contains no needle runs none.
 //!
-//! The 426 entries have over a thousand needles (1249): an
+//! The 447 entries have over a thousand needles (1283): an
 //! Aho-Corasick automaton over all of them runs through megabytes of
 //! table, and packed (Teddy, SIMD) searches verify ever more false
 //! candidates as they hold more (measured: the packed searches took half
-//! of triage's time on error-heavy logs). So one small automaton looks for
-//! anchors instead: four-byte pieces of the needles, each needle holding
-//! one, chosen greedily to cover the most needles with pieces that are
-//! rare in healthy dockerd logs, at most eight needles a piece
-//! (234 pieces cover them all). Every place an anchor occurs is
-//! verified against the needles anchored there. Which pieces are chosen
-//! only decides the speed, never the result: a needle's anchor occurs
-//! wherever the needle does.
+//! of triage's time on error-heavy logs). So the search looks for anchors
+//! instead: four-byte pieces of the needles, each needle holding one,
+//! chosen greedily to cover the most needles with pieces that are rare in
+//! healthy dockerd logs, at most eight needles a piece (238 pieces cover
+//! them all). Four-byte anchors are found by a hashed look-up at every
+//! position of a line (a bit set, then a small table), which the
+//! processor runs for several positions at once, where an automaton's
+//! walk waits on each byte (an automaton is used for a user's catalogue
+//! whose needles are shorter). Every place an anchor occurs is verified
+//! against the needles anchored there. Which pieces are chosen only
+//! decides the speed, never the result: a needle's anchor occurs wherever
+//! the needle does.
 //!
 //! The plan (needles and anchors) is data computed from the patterns
 //! alone (`plan.rs`); the built-in catalogue's is computed by the build
