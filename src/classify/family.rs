@@ -554,13 +554,16 @@ const ADVICE_WORDS: [&str; 10] = [
     "see https",
 ];
 
-static ADVICE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static ADVICE: LazyLock<AhoCorasick> = LazyLock::new(|| leftmost_ignoring_case(&ADVICE_WORDS));
+
+/// A leftmost-first automaton over `words`, ASCII case-insensitive.
+fn leftmost_ignoring_case(words: &[&str]) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
-        .build(ADVICE_WORDS)
-        .expect("the advice words build")
-});
+        .build(words)
+        .expect("a few words build an automaton")
+}
 
 /// Headings after which a message lists values: moby's configuration
 /// conflicts (`the following directives are specified both as a flag and in
@@ -580,13 +583,7 @@ const VALUE_HEADINGS: [&str; 8] = [
     "awslogs:",
 ];
 
-static VALUES: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(VALUE_HEADINGS)
-        .expect("the value headings build")
-});
+static VALUES: LazyLock<AhoCorasick> = LazyLock::new(|| leftmost_ignoring_case(&VALUE_HEADINGS));
 
 /// Whether the word at `at` is a kernel module's name: it follows
 /// `modprobe ` or `module ` in the same clause (`modprobe: FATAL: Module
