@@ -4,14 +4,14 @@
 //! (its candidates). A line runs only its candidates' patterns, and a line
 //! that contains no needle runs none.
 //!
-//! The 447 entries have over a thousand needles (1283): an
+//! The 451 entries have over a thousand needles (1284): an
 //! Aho-Corasick automaton over all of them runs through megabytes of
 //! table, and packed (Teddy, SIMD) searches verify ever more false
 //! candidates as they hold more (measured: the packed searches took half
 //! of triage's time on error-heavy logs). So the search looks for anchors
 //! instead: four-byte pieces of the needles, each needle holding one,
 //! chosen greedily to cover the most needles with pieces that are rare in
-//! healthy dockerd logs, at most eight needles a piece (238 pieces cover
+//! healthy dockerd logs, at most eight needles a piece (242 pieces cover
 //! them all). Four-byte anchors are found by a hashed look-up at every
 //! position of a line (a bit set, then a small table), which the
 //! processor runs for several positions at once, where an automaton's
