@@ -62,9 +62,11 @@ pub struct SignatureEntry {
     /// `container` for a message only a container start or another request
     /// to a serving daemon reaches (the runtime's, a network's at connect,
     /// a pull's), `daemon` for one only dockerd's start-up reaches. A line
-    /// it matches then ended that phase, unless dockerd's own start-up
-    /// wrapper frames it (`failed to start daemon: …`). Unset: the family
-    /// decides (runtime, sandbox and image failures end a container start).
+    /// it matches then ended that phase, unless the line's framing says
+    /// otherwise: dockerd's start-up wrapper (`failed to start daemon: …`)
+    /// or a failed container start's words (`Error response from daemon:`).
+    /// Unset: the family decides (runtime, sandbox and image failures end a
+    /// container start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
 }

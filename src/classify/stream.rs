@@ -539,8 +539,9 @@ fn is_daemon_framed(candidate: &Candidate) -> bool {
 /// entry's family, else the one its words name), or the candidate is a
 /// wrapper entry's line and the earlier one names a kernel cause (else a
 /// systemd one: systemd's word about a unit it refused), or it is a
-/// failed container start and the line is the runtime's (runtime or
-/// sandbox family: what the start reports). Wrapping wins over a shared
+/// failed container start and the line is the runtime's (runtime, sandbox
+/// or userns family: what runc and runsc report while they set the
+/// container up). Wrapping wins over a shared
 /// family; a wrapper entry's line never stands in for another.
 fn tied<'c>(set: &SignatureSet, candidate: &'c Candidate, container: bool) -> Option<&'c Matched> {
     let table = candidate.earlier.as_deref()?;
@@ -669,6 +670,35 @@ mod tests {
         assert_eq!(c.signature.as_deref(), Some("devices-cgroup-missing"));
         let c = set.classify_log(&format!("{kernel}failed to start daemon: something new\n"));
         assert_eq!(c.signature.as_deref(), Some(UNKNOWN));
+    }
+
+    /// An entry's `phase` says what a line it matches ended, unless the
+    /// line's framing says otherwise; unset, the family decides.
+    #[rstest::rstest]
+    #[case::container_words("frobnicator said no: widget missing", Some(Phase::Container))]
+    #[case::framed_by_dockerd(
+        "failed to start daemon: frobnicator said no: widget missing",
+        Some(Phase::Daemon)
+    )]
+    #[case::daemon_words("gadget refused: widget missing", Some(Phase::Daemon))]
+    #[case::daemon_words_in_a_failed_start(
+        "docker: Error response from daemon: gadget refused: widget missing.",
+        Some(Phase::Container)
+    )]
+    #[case::unset_runtime_family("doohickey broke: widget missing", Some(Phase::Container))]
+    #[case::unset_storage_family("thingamajig broke: widget missing", Some(Phase::Daemon))]
+    fn an_entrys_phase(#[case] line: &str, #[case] want: Option<Phase>) {
+        let yaml = "signatures:\n\
+            - {id: frob, pattern: 'frobnicator said no', family: storage, phase: container, title: t, root_cause: r, fix: f, source: s}\n\
+            - {id: gadget, pattern: 'gadget refused', family: runtime, phase: daemon, title: t, root_cause: r, fix: f, source: s}\n\
+            - {id: doohickey, pattern: 'doohickey broke', family: runtime, title: t, root_cause: r, fix: f, source: s}\n\
+            - {id: thing, pattern: 'thingamajig broke', family: storage, title: t, root_cause: r, fix: f, source: s}\n";
+        let set = SignatureSet::parse(std::path::Path::new("phases.yaml"), yaml).unwrap();
+        let mut classifier = Classifier::new(&set);
+        classifier.push(line);
+        let finding = classifier.finish();
+        assert!(finding.matched.is_some(), "{line}");
+        assert_eq!(finding.phase, want, "{line}");
     }
 
     /// A container start that runc's wrapper ends (`running exec setns
